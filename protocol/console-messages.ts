@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { AgentSummary, AgentDetail } from './api';
+import { ErrorCode } from './errors';
+
+/*
+ * Console <-> server messages on /ws/console: live updates so the console never polls.
+ * The console subscribes to one org at a time (admins switch orgs explicitly).
+ */
+
+export const ConsoleSubscribe = z.object({
+  type: z.literal('subscribe'),
+  orgId: z.uuid(),
+});
+
+export const ConsolePing = z.object({ type: z.literal('ping'), id: z.number().int().nonnegative() });
+
+export const ConsoleToServer = z.discriminatedUnion('type', [ConsoleSubscribe, ConsolePing]);
+export type ConsoleToServer = z.infer<typeof ConsoleToServer>;
+
+export const ServerSubscribed = z.object({ type: z.literal('subscribed'), orgId: z.uuid() });
+export const ServerPong = z.object({ type: z.literal('pong'), id: z.number().int().nonnegative() });
+
+/** An agent connected, disconnected or timed out. */
+export const AgentStatusEvent = z.object({
+  type: z.literal('agent.status'),
+  agent: AgentSummary,
+});
+
+/** An agent reported a new inventory. */
+export const AgentInventoryEvent = z.object({
+  type: z.literal('agent.inventory'),
+  agent: AgentDetail,
+});
+
+export const ConsoleServerError = z.object({
+  type: z.literal('error'),
+  code: ErrorCode,
+  message: z.string(),
+});
+
+export const ServerToConsole = z.discriminatedUnion('type', [
+  ServerSubscribed,
+  ServerPong,
+  AgentStatusEvent,
+  AgentInventoryEvent,
+  ConsoleServerError,
+]);
+export type ServerToConsole = z.infer<typeof ServerToConsole>;

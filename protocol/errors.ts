@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/**
+ * Stable error codes shared by the REST API, both WebSocket endpoints and the CLI.
+ * Clients and tests match on these, never on messages.
+ */
+export const ErrorCode = z.enum([
+  'bad_request',
+  'validation_failed',
+  'unauthenticated',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'payload_too_large',
+  'rate_limited',
+  'internal',
+  // WebSocket protocol errors
+  'protocol_invalid_message',
+  'protocol_unsupported_version',
+  'protocol_unexpected_message',
+  'protocol_message_too_large',
+  'protocol_handshake_timeout',
+  'agent_auth_failed',
+  'agent_replaced',
+  'server_shutting_down',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** Body of every non-2xx REST response. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    /** For validation errors: which field was wrong and why. */
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
