@@ -14,6 +14,7 @@ export const ErrorCode = z.enum([
   'payload_too_large',
   'rate_limited',
   'internal',
+  'tls_required',
   // WebSocket protocol errors
   'protocol_invalid_message',
   'protocol_unsupported_version',

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { backoffDelay, consoleFeedUrl } from './console-feed';
+import { loadConsoleConfig } from './console-config';
+import { normalizeFingerprint } from './server-trust';
+
+describe('console configuration', () => {
+  const base = { RMM_SERVER_URL: 'https://127.0.0.1:8443', RMM_OPERATOR_TOKEN_FILE: '/run/rmm/token' };
+
+  it('reads the server URL, one trust source and the token file', () => {
+    const config = loadConsoleConfig({ ...base, RMM_CA_FILE: '/etc/rmm/ca.pem' });
+    expect(config.serverUrl.href).toBe('https://127.0.0.1:8443/');
+    expect(config.trust).toEqual({ caFile: '/etc/rmm/ca.pem', fingerprint: undefined });
+    expect(config.operatorTokenFile).toBe('/run/rmm/token');
+  });
+
+  it('refuses plain http, no trust source, and both trust sources at once', () => {
+    expect(() => loadConsoleConfig({ ...base, RMM_SERVER_URL: 'http://127.0.0.1:8443', RMM_CA_FILE: 'x' })).toThrow();
+    expect(() => loadConsoleConfig(base)).toThrow(/exactly one/);
+    expect(() => loadConsoleConfig({ ...base, RMM_CA_FILE: 'x', RMM_SERVER_FINGERPRINT: 'y' })).toThrow(/exactly one/);
+  });
+
+  it('accepts a fingerprint with or without colons and refuses anything else', () => {
+    const hex = 'ab'.repeat(32);
+    expect(normalizeFingerprint(hex)).toBe(hex.toUpperCase());
+    expect(normalizeFingerprint(`sha256:${hex.match(/../g)?.join(':')}`)).toBe(hex.toUpperCase());
+    expect(() => normalizeFingerprint('ab'.repeat(20))).toThrow();
+  });
+
+  it('backs off exponentially with jitter up to the ceiling', () => {
+    const backoff = { initialMs: 1_000, maxMs: 30_000 };
+    expect(backoffDelay(0, backoff, () => 0)).toBe(500);
+    expect(backoffDelay(0, backoff, () => 1)).toBe(1_000);
+    expect(backoffDelay(3, backoff, () => 1)).toBe(8_000);
+    expect(backoffDelay(20, backoff, () => 1)).toBe(30_000);
+  });
+
+  it('derives the console feed URL from the server URL', () => {
+    expect(consoleFeedUrl(new URL('https://rmm.example:8443/some/base')).href).toBe('wss://rmm.example:8443/ws/console');
+  });
+});

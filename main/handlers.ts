@@ -1,0 +1,85 @@
+import { AgentDetail, AgentList, OrgList, UnitList } from '../protocol/api';
+import {
+  ipcEvents,
+  type AppInfo,
+  type IpcEventEnvelope,
+  type IpcEventName,
+  type IpcEventPayload,
+  type IpcHandlerMap,
+} from '../protocol/ipc-contract';
+import type { ApiClient } from './api-client';
+import type { ConsoleFeed } from './console-feed';
+
+/*
+ * The handler map: one function per IPC channel, built from node-testable services. Electron's
+ * ipcMain and the browser host carry this same object; neither adds a channel of its own.
+ */
+
+export interface HandlerDeps {
+  api: ApiClient;
+  feed: ConsoleFeed;
+  appInfo: AppInfo;
+}
+
+export function createHandlers(deps: HandlerDeps): IpcHandlerMap {
+  const { api, feed } = deps;
+  const org = (orgId: string): string => `/api/orgs/${encodeURIComponent(orgId)}`;
+  return {
+    'app.info': async () => deps.appInfo,
+    'orgs.list': () => api.get('/api/orgs', OrgList),
+    'units.list': ({ orgId }) => api.get(`${org(orgId)}/units`, UnitList),
+    'agents.list': ({ orgId }) => api.get(`${org(orgId)}/agents`, AgentList),
+    'agents.get': ({ orgId, agentId }) => api.get(`${org(orgId)}/agents/${encodeURIComponent(agentId)}`, AgentDetail),
+    'console.subscribe': async ({ orgId }) => {
+      feed.subscribe(orgId);
+      return { orgId };
+    },
+    'connection.get': async () => feed.state(),
+  };
+}
+
+/** Where main pushes events for the renderer(s): Electron windows or browser-host sockets. */
+export interface EventSink {
+  emit<E extends IpcEventName>(event: E, payload: IpcEventPayload<E>): void;
+}
+
+export interface EventSource {
+  subscribe(listener: (envelope: IpcEventEnvelope) => void): () => void;
+}
+
+/**
+ * Fans events out to every listener after checking them against the contract, so a sink never
+ * forwards a field the contract does not name.
+ */
+export function createEventHub(): EventSink & EventSource {
+  const listeners = new Set<(envelope: IpcEventEnvelope) => void>();
+  return {
+    emit(event, payload) {
+      const parsed = ipcEvents[event].safeParse(payload);
+      if (!parsed.success) return;
+      const envelope = { event, payload: parsed.data } as IpcEventEnvelope;
+      for (const listener of listeners) listener(envelope);
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/** Forwards the live feed to a sink; returns the function that stops forwarding. */
+export function pipeFeedToSink(feed: ConsoleFeed, sink: EventSink): () => void {
+  return feed.on((event) => {
+    switch (event.type) {
+      case 'agent.status':
+        sink.emit('agent.status', { agent: event.agent });
+        break;
+      case 'agent.inventory':
+        sink.emit('agent.inventory', { agent: event.agent });
+        break;
+      case 'connection.state':
+        sink.emit('connection.state', event.state);
+        break;
+    }
+  });
+}

@@ -1,0 +1,34 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/*
+ * The bootstrap operator credential: a random token the server writes (mode 0600) to its data
+ * folder on first start, like Teleport's initial admin join token. Whoever can read the data folder
+ * is the operator. It is what the console presents until Azure AD sign-in lands.
+ */
+
+const PREFIX = 'rmm_op_';
+
+export function operatorTokenPath(dataDir: string): string {
+  return path.join(dataDir, 'operator-token');
+}
+
+export function loadOrCreateOperatorToken(dataDir: string): string {
+  const file = operatorTokenPath(dataDir);
+  if (existsSync(file)) {
+    const token = readFileSync(file, 'utf8').trim();
+    if (token.startsWith(PREFIX) && token.length >= PREFIX.length + 43) return token;
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const token = PREFIX + randomBytes(32).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return token;
+}
+
+/** Compares in constant time over fixed-length digests, so neither content nor length leaks. */
+export function createOperatorTokenVerifier(token: string): (presented: string) => boolean {
+  const expected = createHash('sha256').update(token).digest();
+  return (presented) => timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
+}

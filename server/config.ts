@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Server configuration: defaults < config file (JSON, `RMM_CONFIG_FILE`) < environment < CLI flags.
+ * Every source is validated by one schema; errors name the offending key as the user wrote it.
+ */
+export const ServerConfig = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65535).default(8443),
+    dataDir: z.string().min(1).default('./.rmm-data'),
+    /** PostgreSQL connection string; unset means the embedded PGlite database in the data folder. */
+    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+    tlsCertFile: z.string().min(1).optional(),
+    tlsKeyFile: z.string().min(1).optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** How often agents send a heartbeat; an agent silent for 1.5x this is marked offline. */
+    heartbeatIntervalMs: z.coerce.number().int().min(200).max(600_000).default(15_000),
+    /** Identifies this process among several sharing one database (presence is per node). */
+    nodeId: z.string().min(1).max(128).default('node-1'),
+  })
+  .strict()
+  .refine((c) => (c.tlsCertFile === undefined) === (c.tlsKeyFile === undefined), {
+    message: 'tlsCertFile and tlsKeyFile must be set together',
+    path: ['tlsCertFile'],
+  });
+export type ServerConfig = z.infer<typeof ServerConfig>;
+export type ServerConfigInput = z.input<typeof ServerConfig>;
+
+/** Environment variable for each key, so error messages can name what the user actually set. */
+const envNames: Record<keyof ServerConfig, string> = {
+  host: 'RMM_HOST',
+  port: 'RMM_PORT',
+  dataDir: 'RMM_DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
+  tlsCertFile: 'RMM_TLS_CERT_FILE',
+  tlsKeyFile: 'RMM_TLS_KEY_FILE',
+  logLevel: 'RMM_LOG_LEVEL',
+  heartbeatIntervalMs: 'RMM_HEARTBEAT_INTERVAL_MS',
+  nodeId: 'RMM_NODE_ID',
+};
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Origin = Partial<Record<keyof ServerConfig, string>>;
+
+export function loadServerConfig(
+  overrides: Partial<Record<keyof ServerConfig, string | number>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ServerConfig {
+  const origin: Origin = {};
+  const merged: Record<string, unknown> = {};
+
+  const file = env.RMM_CONFIG_FILE;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`RMM_CONFIG_FILE ${file}: ${(err as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError(`RMM_CONFIG_FILE ${file}: must contain a JSON object`);
+    }
+    for (const [key, value] of Object.entries(parsed)) {
+      merged[key] = value;
+      origin[key as keyof ServerConfig] = `${key} in ${file}`;
+    }
+  }
+  for (const [key, name] of Object.entries(envNames) as [keyof ServerConfig, string][]) {
+    const value = env[name];
+    if (value !== undefined && value !== '') {
+      merged[key] = value;
+      origin[key] = name;
+    }
+  }
+  for (const [key, value] of Object.entries(overrides) as [keyof ServerConfig, string | number | undefined][]) {
+    if (value !== undefined) {
+      merged[key] = value;
+      origin[key] = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    }
+  }
+
+  const result = ServerConfig.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      const name = origin[key as keyof ServerConfig] ?? (key ? key : 'config');
+      return issue.code === 'unrecognized_keys'
+        ? `config: unknown key(s) ${issue.keys.join(', ')}`
+        : `${name}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return { ...result.data, dataDir: path.resolve(result.data.dataDir) };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

@@ -1,0 +1,108 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ConsoleToServer, type ServerToConsole } from '../../protocol/console-messages';
+import { MAX_WS_MESSAGE_BYTES } from '../../protocol/version';
+import type { Principal } from '../auth/principal';
+import type { ServerContext } from '../context';
+import { AppError } from '../errors';
+import type { ServerEvent } from '../events/bus';
+import { requireOrg } from '../orgs/access';
+
+interface ConsoleConnection {
+  ws: WebSocket;
+  principal: Principal;
+  orgId?: string;
+}
+
+export interface ConsoleGateway {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  close(): Promise<void>;
+}
+
+/**
+ * /ws/console: live updates for signed-in consoles. Authenticated at the upgrade (no anonymous
+ * socket is ever opened); a console sees events of the one org it subscribed to and may enter.
+ */
+export function createConsoleGateway(server: ServerContext, authenticate: (authorization: string | undefined) => Principal | undefined): ConsoleGateway {
+  const { log, metrics, bus } = server;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES, perMessageDeflate: false });
+  const connections = new Set<ConsoleConnection>();
+
+  const send = (conn: ConsoleConnection, message: ServerToConsole) => {
+    if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(JSON.stringify(message));
+  };
+
+  const unsubscribe = bus.subscribe((event: ServerEvent) => {
+    for (const conn of connections) {
+      if (conn.orgId !== event.orgId) continue;
+      send(conn, event.type === 'agent.status' ? { type: 'agent.status', agent: event.agent } : { type: 'agent.inventory', agent: event.agent });
+    }
+  });
+
+  async function onMessage(conn: ConsoleConnection, raw: string): Promise<void> {
+    let message: ConsoleToServer;
+    try {
+      const result = ConsoleToServer.safeParse(JSON.parse(raw));
+      if (!result.success) throw new Error(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+      message = result.data;
+    } catch (err) {
+      metrics.wsMessages.inc({ endpoint: 'console', outcome: 'protocol_invalid_message' });
+      send(conn, { type: 'error', code: 'protocol_invalid_message', message: `Invalid message: ${(err as Error).message}` });
+      return;
+    }
+    metrics.wsMessages.inc({ endpoint: 'console', outcome: message.type });
+    switch (message.type) {
+      case 'ping':
+        send(conn, { type: 'pong', id: message.id });
+        return;
+      case 'subscribe':
+        try {
+          await requireOrg(server, conn.principal, message.orgId);
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          send(conn, { type: 'error', code: err.code, message: err.message });
+          return;
+        }
+        conn.orgId = message.orgId;
+        send(conn, { type: 'subscribed', orgId: message.orgId });
+        return;
+    }
+  }
+
+  wss.on('connection', (ws: WebSocket, _req: IncomingMessage, principal: Principal) => {
+    const conn: ConsoleConnection = { ws, principal };
+    connections.add(conn);
+    metrics.consolesConnected.set(connections.size);
+    let queue = Promise.resolve();
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        send(conn, { type: 'error', code: 'protocol_invalid_message', message: 'Binary frames are not part of the protocol' });
+        return;
+      }
+      queue = queue.then(() => onMessage(conn, data.toString())).catch((err: unknown) => log.error({ err }, 'console message failed'));
+    });
+    ws.on('error', (err) => log.warn({ err: err.message }, 'console socket error'));
+    ws.on('close', () => {
+      connections.delete(conn);
+      metrics.consolesConnected.set(connections.size);
+    });
+  });
+
+  return {
+    handleUpgrade(req, socket, head) {
+      const principal = authenticate(req.headers.authorization);
+      if (!principal) {
+        const body = JSON.stringify({ error: { code: 'unauthenticated', message: 'Authentication required' } });
+        socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req, principal));
+    },
+    async close() {
+      unsubscribe();
+      for (const conn of connections) conn.ws.close(1001, 'server shutting down');
+      wss.close();
+    },
+  };
+}

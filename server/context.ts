@@ -1,0 +1,17 @@
+import type { Clock } from './clock';
+import type { ServerConfig } from './config';
+import type { Db, DatabaseKind } from './db/database';
+import type { EventBus } from './events/bus';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+
+/** What every part of one running server shares. Built once in startServer and passed down. */
+export interface ServerContext {
+  config: ServerConfig;
+  db: Db;
+  dbKind: DatabaseKind;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  bus: EventBus;
+}

@@ -1,0 +1,25 @@
+import type { ErrorCode } from '../protocol/errors';
+
+/**
+ * The one error type the server throws for expected failures. The HTTP layer turns it into
+ * `{ error: { code, message, issues? } }` with `status`; anything else becomes a 500 `internal`.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly issues?: { path: string; message: string }[],
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const BadRequestError = (message: string) => new AppError(400, 'bad_request', message);
+export const ValidationError = (message: string, issues: { path: string; message: string }[]) =>
+  new AppError(400, 'validation_failed', message, issues);
+export const AuthenticationError = (message = 'Authentication required') => new AppError(401, 'unauthenticated', message);
+export const AuthorizationError = (message = 'You do not have permission to do that') => new AppError(403, 'forbidden', message);
+export const NotFoundError = (message = 'Not found') => new AppError(404, 'not_found', message);
+export const ConflictError = (message: string) => new AppError(409, 'conflict', message);

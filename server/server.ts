@@ -1,0 +1,123 @@
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createAgentGateway } from './agents/gateway';
+import { resetNodePresence } from './agents/store';
+import { createOperatorTokenVerifier, loadOrCreateOperatorToken, operatorTokenPath } from './auth/operator-token';
+import type { Principal } from './auth/principal';
+import { systemClock, type Clock } from './clock';
+import { isLoopbackHost, type ServerConfig } from './config';
+import { createConsoleGateway } from './console/gateway';
+import type { ServerContext } from './context';
+import { openDatabase, type DatabaseHandle } from './db/database';
+import { createEventBus } from './events/bus';
+import { createApp } from './http/app';
+import { createLogger, type Logger } from './logger';
+import { createMetrics } from './metrics';
+import { agentRoutes } from './agents/routes';
+import { orgRoutes } from './orgs/routes';
+import { unitRoutes } from './units/routes';
+import { loadOrCreateCertificate } from './tls/certificate';
+import { createTlsOnlyListener } from './tls/plaintext-guard';
+
+export const apiRoutes = [...orgRoutes, ...unitRoutes, ...agentRoutes];
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** `sha256:<hex>` of the TLS certificate, for pinning. */
+  fingerprint: string;
+  certFile: string;
+  operatorTokenFile: string;
+  context: ServerContext;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Use this database instead of opening one from the config (tests hand in a prepared one). */
+  database?: DatabaseHandle;
+}
+
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const log = options.logger ?? createLogger(config.logLevel);
+  if (!isLoopbackHost(config.host) && !config.tlsCertFile) {
+    throw new StartupError(
+      `Refusing to listen on ${config.host} with the generated self-signed certificate: set RMM_TLS_CERT_FILE and RMM_TLS_KEY_FILE for a non-loopback address`,
+    );
+  }
+
+  const metrics = createMetrics();
+  const certificate = await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }, clock);
+  const database =
+    options.database ??
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      pgliteDir: path.join(config.dataDir, 'pglite'),
+      migrate: true,
+      onQuery: (seconds) => metrics.dbQuerySeconds.observe({ outcome: 'ok' }, seconds),
+    }));
+
+  const context: ServerContext = { config, db: database.db, dbKind: database.kind, clock, log, metrics, bus: createEventBus() };
+  const cleared = await resetNodePresence(database.db, config.nodeId);
+  if (cleared > 0) log.info({ cleared }, 'cleared presence left by a previous run of this node');
+
+  const operatorToken = loadOrCreateOperatorToken(config.dataDir);
+  const verifyOperator = createOperatorTokenVerifier(operatorToken);
+  const authenticate = (authorization: string | undefined): Principal | undefined => {
+    const match = /^Bearer (\S+)$/.exec(authorization ?? '');
+    return match?.[1] && verifyOperator(match[1]) ? { kind: 'operator', id: 'operator', displayName: 'Operator' } : undefined;
+  };
+
+  const app = createApp(context, apiRoutes, authenticate);
+  const agents = createAgentGateway(context);
+  const consoles = createConsoleGateway(context, authenticate);
+
+  const httpsServer = https.createServer({ cert: certificate.cert, key: certificate.key, minVersion: 'TLSv1.2' }, app.callback());
+  httpsServer.on('upgrade', (req, socket, head) => {
+    const pathname = new URL(req.url ?? '/', 'https://localhost').pathname;
+    if (pathname === '/ws/agent') agents.handleUpgrade(req, socket, head);
+    else if (pathname === '/ws/console') consoles.handleUpgrade(req, socket, head);
+    else socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  });
+  httpsServer.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+  const listener = createTlsOnlyListener(httpsServer);
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(config.port, config.host, () => resolve());
+  });
+  const port = (listener.address() as AddressInfo).port;
+  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `https://${hostForUrl}:${port}`;
+  log.info({ url, db: database.kind, fingerprint: certificate.fingerprint, migrations: 'migrations' in database ? database.migrations : undefined }, 'server listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    fingerprint: certificate.fingerprint,
+    certFile: certificate.certFile,
+    operatorTokenFile: operatorTokenPath(config.dataDir),
+    context,
+    close() {
+      closing ??= (async () => {
+        listener.close();
+        await Promise.all([agents.close(), consoles.close()]);
+        httpsServer.closeAllConnections();
+        httpsServer.close();
+        if (!options.database) await database.close();
+        log.info('server stopped');
+      })();
+      return closing;
+    },
+  };
+}
