@@ -1,0 +1,95 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { parseFingerprint } from '../agent/tls-trust';
+import { provisionAgent } from './agents/provision';
+import type { Clock } from './clock';
+import { loadServerConfig, type ServerConfigInput } from './config';
+import { withOrg, type DatabaseKind } from './db/database';
+import { createTestDatabase, type TestDatabase } from './db/testing';
+import { createOrg } from './orgs/store';
+import { startServer, type RunningServer } from './server';
+import { createUnit } from './units/store';
+
+/*
+ * A real server on a free loopback port with a fresh database, plus factories for the state a
+ * test needs (Outline's getTestServer/buildX shape).
+ */
+
+export interface TestServer {
+  server: RunningServer;
+  database: TestDatabase;
+  token: string;
+  ca: string;
+  dataDir: string;
+  /** Pin for agents: sha256 of the server certificate. */
+  pin: Buffer;
+  request(pathname: string, init?: { method?: string; body?: unknown; token?: string | null; headers?: Record<string, string> }): Promise<TestResponse>;
+  buildOrg(name?: string): Promise<{ id: string; name: string }>;
+  buildUnit(orgId: string, name?: string, parentId?: string | null): Promise<{ id: string }>;
+  buildAgent(orgId: string, unitId: string): Promise<{ agentId: string; credential: string }>;
+  close(): Promise<void>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json(): unknown;
+}
+
+let counter = 0;
+
+export async function getTestServer(kind: DatabaseKind = 'pglite', overrides: Partial<ServerConfigInput> = {}, clock?: Clock): Promise<TestServer> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rmm-test-server-'));
+  const database = await createTestDatabase(kind);
+  const config = loadServerConfig({}, { RMM_PORT: '0', RMM_DATA_DIR: dataDir, RMM_LOG_LEVEL: 'silent', RMM_HEARTBEAT_INTERVAL_MS: '1000' });
+  const server = await startServer({ ...config, ...overrides } as typeof config, {
+    database,
+    logger: pino({ level: process.env.RMM_TEST_LOG_LEVEL ?? 'silent' }),
+    ...(clock ? { clock } : {}),
+  });
+  const token = readFileSync(server.operatorTokenFile, 'utf8').trim();
+  const ca = readFileSync(server.certFile, 'utf8');
+  const pin = parseFingerprint(server.fingerprint);
+  if (!pin) throw new Error(`server fingerprint ${server.fingerprint} does not parse`);
+
+  const request: TestServer['request'] = (pathname, init = {}) =>
+    new Promise((resolve, reject) => {
+      const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+      const headers: Record<string, string> = { ...(init.headers ?? {}) };
+      if (init.token !== null) headers.authorization = `Bearer ${init.token ?? token}`;
+      if (body !== undefined) headers['content-type'] ??= 'application/json';
+      const req = https.request(new URL(pathname, server.url), { method: init.method ?? 'GET', headers, ca, minVersion: 'TLSv1.2' }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as unknown });
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  return {
+    server,
+    database,
+    token,
+    ca,
+    dataDir,
+    pin,
+    request,
+    buildOrg: async (name) => createOrg(database.db, name ?? `Org ${++counter}`),
+    buildUnit: async (orgId, name, parentId = null) =>
+      withOrg(database.db, orgId, (tx) => createUnit(tx, { orgId, parentId, name: name ?? `Unit ${++counter}` })),
+    buildAgent: async (orgId, unitId) => withOrg(database.db, orgId, (tx) => provisionAgent(tx, { orgId, unitId })),
+    async close() {
+      await server.close();
+      await database.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
