@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent } from '../agent/start-agent';
 import { ErrorBody } from '../protocol/errors';
 import { loadServerConfig } from './config';
 import { startServer, StartupError } from './server';
@@ -148,9 +149,16 @@ describe.each(['postgres'] as const)('the server on %s', (kind) => {
     try {
       const org = await t.buildOrg('PG clinic');
       const unit = await t.buildUnit(org.id, 'PG unit');
-      await t.buildAgent(org.id, unit.id);
-      const agents = (await t.request(`/api/orgs/${org.id}/agents`)).json() as { agents: unknown[] };
-      expect(agents.agents).toHaveLength(1);
+      const { credential } = await t.buildAgent(org.id, unit.id);
+      const agent = startAgent({ serverUrl: t.server.url, token: credential, trust: { kind: 'pin', sha256: t.pin } });
+      await new Promise<void>((resolve) => agent.on('inventory', () => resolve()));
+      let agents: { agents: { online: boolean; hostname: string | null }[] } = { agents: [] };
+      for (let i = 0; i < 100 && agents.agents[0]?.hostname == null; i++) {
+        agents = (await t.request(`/api/orgs/${org.id}/agents`)).json() as typeof agents;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(agents.agents).toEqual([expect.objectContaining({ online: true, hostname: expect.any(String) })]);
+      await agent.stop();
     } finally {
       await t.close();
     }

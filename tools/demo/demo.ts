@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { createConsoleServicesFromFiles } from '../../main/console-services';
+import { parseCommandArgs } from '../../server/cli/args';
+import { waitForSignal } from '../../server/cli/serve';
+import { ConfigError, loadServerConfig } from '../../server/config';
+import { startServer, StartupError, type RunningServer } from '../../server/server';
+import { startBrowserHost } from '../browser-host/index';
+import { seedDemo } from './seed';
+
+export const demoHelp = `Usage: rmm demo [options]     (what 'npm start' runs)
+
+Runs the whole system locally on the embedded database: the server, one agent process enrolled
+in the demo clinic, and the console (the Electron window if Electron's binary is installed,
+otherwise the browser host, whose one-time URL is printed). Ctrl-C stops everything.
+
+Options:
+  --data-dir <dir>       data folder (RMM_DATA_DIR, default ./.rmm-data)
+  --port <n>             server port (RMM_PORT, default 8443)
+  --console-port <n>     browser-host port (RMM_CONSOLE_PORT, default: a free one)
+  --no-console           run server and agent only
+  -h, --help             show this help
+
+Logs go to <data-dir>/logs/{server,agent}.log.
+`;
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+export async function demoCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    'data-dir': { type: 'string' },
+    port: { type: 'string' },
+    'console-port': { type: 'string' },
+    'no-console': { type: 'boolean' },
+  });
+  if (values.help) {
+    process.stdout.write(demoHelp);
+    return 0;
+  }
+  const started = performance.now();
+  let server: RunningServer;
+  let logDir: string;
+  try {
+    const config = loadServerConfig({ dataDir: values['data-dir'], port: values.port });
+    logDir = path.join(config.dataDir, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    const logger = pino({ level: config.logLevel }, pino.destination({ dest: path.join(logDir, 'server.log'), sync: false }));
+    server = await startServer(config, { logger });
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof StartupError) {
+      process.stderr.write(`rmm demo: ${err.message}\n`);
+      return 2;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`rmm demo: port already in use (${(err as Error).message}); stop the other server or pass --port\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const { config, db, bus } = server.context;
+  say(`server   ${server.url}  (PGlite in ${path.relative(process.cwd(), config.dataDir) || '.'}, TLS ${server.fingerprint.slice(0, 23)}…)`);
+
+  const demo = await seedDemo(db, config.dataDir);
+  const firstOnline = new Promise<string>((resolve) => {
+    const off = bus.subscribe((event) => {
+      if (event.type === 'agent.inventory' && event.agent.id === demo.agentId) {
+        off();
+        resolve(event.agent.hostname ?? event.agent.id);
+      }
+    });
+  });
+  const agent = spawnAgent(server, demo.credential, path.join(logDir, 'agent.log'));
+  void firstOnline.then((hostname) => say(`agent    ${hostname} online after ${Math.round(performance.now() - started)} ms (log: ${path.join(logDir, 'agent.log')})`));
+
+  let stopConsole: () => Promise<void> = async () => undefined;
+  if (!values['no-console']) {
+    stopConsole = await startConsole(server, values['console-port']);
+  }
+  say('Press Ctrl-C to stop.');
+
+  const exited = new Promise<void>((resolve) => agent.once('exit', () => resolve()));
+  const reason = await Promise.race([waitForSignal().then((s) => `received ${s}`), exited.then(() => 'the agent process exited')]);
+  say(`stopping (${reason})…`);
+  await stopConsole();
+  agent.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+  await server.close();
+  say('stopped.');
+  return 0;
+}
+
+function say(line: string): void {
+  process.stdout.write(`[rmm demo] ${line}\n`);
+}
+
+/** The agent is a separate process, as on a real endpoint. Its token travels in the environment, never argv. */
+function spawnAgent(server: RunningServer, credential: string, logFile: string): ChildProcess {
+  const child = spawn(process.execPath, [path.join(root, 'bin/rmm.js'), 'agent', '--server', server.url, '--server-fingerprint', server.fingerprint], {
+    env: { ...process.env, RMM_AGENT_TOKEN: credential },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr?.pipe(createWriteStream(logFile, { flags: 'a' }));
+  return child;
+}
+
+function electronBinary(): string | undefined {
+  try {
+    const binary = createRequire(import.meta.url)('electron') as unknown;
+    return typeof binary === 'string' && existsSync(binary) ? binary : undefined;
+  } catch {
+    return undefined; // the package is there but its binary was never downloaded
+  }
+}
+
+async function startConsole(server: RunningServer, consolePort: string | undefined): Promise<() => Promise<void>> {
+  const consoleEnv = {
+    RMM_SERVER_URL: server.url,
+    RMM_SERVER_FINGERPRINT: server.fingerprint,
+    RMM_OPERATOR_TOKEN_FILE: server.operatorTokenFile,
+  };
+  const electron = electronBinary();
+  const electronMain = path.join(root, 'dist-electron/main.js');
+  if (electron && existsSync(electronMain)) {
+    const child = spawn(electron, [root], { env: { ...process.env, ...consoleEnv }, stdio: 'inherit' });
+    say('console  Electron window started');
+    return async () => {
+      child.kill('SIGTERM');
+    };
+  }
+
+  const rendererDir = path.join(root, 'dist/renderer');
+  if (!existsSync(path.join(rendererDir, 'index.html'))) {
+    say('console  not started: dist/renderer is missing; run `npm run build` (npm start does it for you)');
+    return async () => undefined;
+  }
+  const services = await createConsoleServicesFromFiles({
+    serverUrl: new URL(server.url),
+    fingerprint: server.fingerprint,
+    operatorTokenFile: server.operatorTokenFile,
+    host: 'browser-host',
+  });
+  const port = consolePort ?? process.env.RMM_CONSOLE_PORT;
+  const host = await startBrowserHost({ handlers: services.handlers, events: services.events, rendererDir, port: port ? Number(port) : undefined });
+  services.start();
+  say(`console  Electron is not installed here; open the browser console (one-time link):`);
+  say(`         ${host.url}`);
+  return async () => {
+    await host.close();
+    await services.stop();
+  };
+}
