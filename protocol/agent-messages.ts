@@ -36,7 +36,7 @@ export const ServerWelcome = z.object({
   type: z.literal('welcome'),
   protocolVersion: z.number().int().positive(),
   agentId: z.uuid(),
-  /** How often the agent must send a heartbeat; the server marks it offline after 1.5x this. */
+  /** How often the agent must send a heartbeat; the server marks it offline after three missed beats. */
   heartbeatIntervalMs: z.number().int().positive(),
   serverTime: z.iso.datetime(),
 });

@@ -16,7 +16,7 @@ export const ServerConfig = z
     tlsCertFile: z.string().min(1).optional(),
     tlsKeyFile: z.string().min(1).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** How often agents send a heartbeat; an agent silent for 1.5x this is marked offline. */
+    /** An agent silent this long is marked offline; agents are told to beat three times per interval. */
     heartbeatIntervalMs: z.coerce.number().int().min(200).max(600_000).default(15_000),
     /** Identifies this process among several sharing one database (presence is per node). */
     nodeId: z.string().min(1).max(128).default('node-1'),

@@ -40,7 +40,10 @@ export function createAgentGateway(server: ServerContext): AgentGateway {
   const online = new Map<string, AgentConnection>();
   const seen = new Map<string, string>(); // agentId -> orgId, heartbeats since the last flush
   const closing = new Set<Promise<void>>();
-  const livenessMs = Math.round(config.heartbeatIntervalMs * 1.5);
+  // The configured interval is the promise: a silent agent shows offline within it. Agents beat
+  // three times per interval, so two lost heartbeats never flap an agent offline.
+  const livenessMs = config.heartbeatIntervalMs;
+  const beatEveryMs = Math.max(100, Math.round(config.heartbeatIntervalMs / 3));
 
   const flushTimer = setInterval(() => void flushLastSeen(), config.heartbeatIntervalMs);
   flushTimer.unref();
@@ -107,7 +110,7 @@ export function createAgentGateway(server: ServerContext): AgentGateway {
       type: 'welcome',
       protocolVersion: PROTOCOL_VERSION,
       agentId: found.agentId,
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      heartbeatIntervalMs: beatEveryMs,
       serverTime: clock.now().toISOString(),
     });
     armLiveness(conn);
