@@ -80,7 +80,11 @@ export function mountRoutes(router: Router, routes: ApiRoute[], server: ServerCo
 /** OpenAPI 3.1 document for the declared routes, from the same zod schemas. */
 export function openApiDocument(routes: ApiRoute[], info: { title: string; version: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  const json = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'openapi-3.0', unrepresentable: 'any', io: 'output' });
+  // OpenAPI 3.1 schemas are JSON Schema 2020-12, zod's default target.
+  const json = (schema: z.ZodType) => {
+    const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { unrepresentable: 'any', io: 'output' });
+    return rest;
+  };
   const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: json(ErrorBody) } } });
   for (const route of routes) {
     const openApiPath = route.path.replace(/:(\w+)/g, '{$1}');
