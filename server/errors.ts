@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../protocol/errors';
+import type { Permission } from '../protocol/permissions';
 
 /**
  * The one error type the server throws for expected failures. The HTTP layer turns it into
@@ -20,6 +21,12 @@ export const BadRequestError = (message: string) => new AppError(400, 'bad_reque
 export const ValidationError = (message: string, issues: { path: string; message: string }[]) =>
   new AppError(400, 'validation_failed', message, issues);
 export const AuthenticationError = (message = 'Authentication required') => new AppError(401, 'unauthenticated', message);
-export const AuthorizationError = (message = 'You do not have permission to do that') => new AppError(403, 'forbidden', message);
+/** 403 `forbidden`; `permission` is what was missing (recorded in the audit log, named in the body). */
+export class AuthorizationFailure extends AppError {
+  constructor(message: string, readonly permission?: Permission) {
+    super(403, 'forbidden', message);
+  }
+}
+export const AuthorizationError = (message = 'You do not have permission to do that', permission?: Permission) => new AuthorizationFailure(message, permission);
 export const NotFoundError = (message = 'Not found') => new AppError(404, 'not_found', message);
 export const ConflictError = (message: string) => new AppError(409, 'conflict', message);

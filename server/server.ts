@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createAgentGateway } from './agents/gateway';
 import { resetNodePresence } from './agents/store';
-import { createOperatorTokenVerifier, loadOrCreateOperatorToken, operatorTokenPath } from './auth/operator-token';
+import { principalForToken } from './auth/api-token';
+import { ensureBootstrapAdmin } from './auth/bootstrap';
+import { loadOrCreateOperatorToken, operatorTokenPath } from './auth/operator-token';
 import type { Principal } from './auth/principal';
 import { systemClock, type Clock } from './clock';
 import { isLoopbackHost, type ServerConfig } from './config';
@@ -15,12 +17,14 @@ import { createApp } from './http/app';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
 import { agentRoutes } from './agents/routes';
+import { grantRoutes } from './grants/routes';
 import { orgRoutes } from './orgs/routes';
 import { unitRoutes } from './units/routes';
+import { userRoutes } from './users/routes';
 import { loadOrCreateCertificate } from './tls/certificate';
 import { createTlsOnlyListener } from './tls/plaintext-guard';
 
-export const apiRoutes = [...orgRoutes, ...unitRoutes, ...agentRoutes];
+export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes];
 
 export interface RunningServer {
   url: string;
@@ -72,10 +76,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   if (cleared > 0) log.info({ cleared }, 'cleared presence left by a previous run of this node');
 
   const operatorToken = loadOrCreateOperatorToken(config.dataDir);
-  const verifyOperator = createOperatorTokenVerifier(operatorToken);
-  const authenticate = (authorization: string | undefined): Principal | undefined => {
+  await ensureBootstrapAdmin(database.db, clock, operatorToken);
+  const authenticate = async (authorization: string | undefined): Promise<Principal | undefined> => {
     const match = /^Bearer (\S+)$/.exec(authorization ?? '');
-    return match?.[1] && verifyOperator(match[1]) ? { kind: 'operator', id: 'operator', displayName: 'Operator' } : undefined;
+    return match?.[1] ? principalForToken(database.db, match[1]) : undefined;
   };
 
   const app = createApp(context, apiRoutes, authenticate);

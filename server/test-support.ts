@@ -7,7 +7,11 @@ import { parseFingerprint } from '../agent/tls-trust';
 import { provisionAgent } from './agents/provision';
 import type { Clock } from './clock';
 import { loadServerConfig, type ServerConfigInput } from './config';
-import { withOrg, type DatabaseKind } from './db/database';
+import type { GrantRole } from '../protocol/permissions';
+import { issueApiToken } from './auth/api-token';
+import { withOrg, withScope, type DatabaseKind } from './db/database';
+import { createGrant } from './grants/store';
+import { createUser } from './users/store';
 import { createTestDatabase, type TestDatabase } from './db/testing';
 import { createOrg } from './orgs/store';
 import { startServer, type RunningServer } from './server';
@@ -30,7 +34,22 @@ export interface TestServer {
   buildOrg(name?: string): Promise<{ id: string; name: string }>;
   buildUnit(orgId: string, name?: string, parentId?: string | null): Promise<{ id: string }>;
   buildAgent(orgId: string, unitId: string): Promise<{ agentId: string; credential: string }>;
+  /**
+   * A user with an API token: a member of `orgId` (null: MSP staff), optionally granted `role` on
+   * `unitId` (null: the whole org), or a platform admin.
+   */
+  buildUser(options: BuildUserOptions): Promise<{ userId: string; token: string }>;
+  /** Grants `role` on `unitId` (null: org root) in `orgId`. */
+  buildGrant(orgId: string, userId: string, role: GrantRole, unitId: string | null): Promise<{ grantId: string }>;
   close(): Promise<void>;
+}
+
+export interface BuildUserOptions {
+  orgId: string | null;
+  role?: GrantRole;
+  unitId?: string | null;
+  platformAdmin?: boolean;
+  name?: string;
 }
 
 export interface TestResponse {
@@ -41,6 +60,11 @@ export interface TestResponse {
 }
 
 let counter = 0;
+
+async function buildGrant(database: TestDatabase, orgId: string, userId: string, role: GrantRole, unitId: string | null): Promise<{ grantId: string }> {
+  const grant = await withOrg(database.db, orgId, (tx) => createGrant(tx, { orgId, userId, role, unitId, createdBy: null }));
+  return { grantId: grant.id };
+}
 
 export async function getTestServer(kind: DatabaseKind = 'pglite', overrides: Partial<ServerConfigInput> = {}, clock?: Clock): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rmm-test-server-'));
@@ -86,6 +110,20 @@ export async function getTestServer(kind: DatabaseKind = 'pglite', overrides: Pa
     buildUnit: async (orgId, name, parentId = null) =>
       withOrg(database.db, orgId, (tx) => createUnit(tx, { orgId, parentId, name: name ?? `Unit ${++counter}` })),
     buildAgent: async (orgId, unitId) => withOrg(database.db, orgId, (tx) => provisionAgent(tx, { orgId, unitId })),
+    buildGrant: (orgId, userId, role, unitId) => buildGrant(database, orgId, userId, role, unitId),
+    async buildUser(options) {
+      const n = ++counter;
+      const name = options.name ?? `User ${n}`;
+      const user = await withScope(database.db, { orgId: options.orgId }, (tx) =>
+        createUser(tx, { orgId: options.orgId, displayName: name, email: `user${n}.${process.pid}@example.test`, platformAdmin: options.platformAdmin ?? false }),
+      );
+      const { token } = await issueApiToken(database.db, server.context.clock, { userId: user.id, auditOrgId: options.orgId, label: 'test', actor: { type: 'system' } });
+      if (options.role) {
+        if (!options.orgId) throw new Error('buildUser: a role needs an orgId (staff get grants with buildGrant)');
+        await buildGrant(database, options.orgId, user.id, options.role, options.unitId ?? null);
+      }
+      return { userId: user.id, token };
+    },
     async close() {
       await server.close();
       await database.close();

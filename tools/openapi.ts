@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openApiDocument } from '../server/http/route';
+import { openApiDocument } from '../server/http/openapi';
 import { apiRoutes } from '../server/server';
 
 /** The API description checked into docs/, generated from the same declarations the server mounts. */

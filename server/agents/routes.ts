@@ -3,21 +3,22 @@ import { AgentDetail, AgentList, AgentParams, OrgParams } from '../../protocol/a
 import { withOrg } from '../db/database';
 import { NotFoundError } from '../errors';
 import { apiRoute } from '../http/route';
-import { requireOrg } from '../orgs/access';
 import { getAgent, listAgents } from './store';
 
 export const agentRoutes = [
   apiRoute({
     method: 'get',
     path: '/api/orgs/:orgId/agents',
-    summary: 'Agents of an org, optionally of one unit',
+    summary: 'Agents of an org the caller may see, optionally of one unit',
     tag: 'agents',
+    permission: 'agents.read',
     params: OrgParams,
     query: z.object({ unitId: z.uuid().optional() }),
     response: AgentList,
-    handler: async ({ input, principal, server }) => {
-      await requireOrg(server, principal, input.params.orgId);
-      return { agents: await withOrg(server.db, input.params.orgId, (tx) => listAgents(tx, { unitId: input.query.unitId })) };
+    handler: async ({ input, org, server }) => {
+      const visible = org?.unitsWith('agents.read') ?? new Set<string>();
+      const agents = await withOrg(server.db, input.params.orgId, (tx) => listAgents(tx, { unitId: input.query.unitId }));
+      return { agents: agents.filter((agent) => visible.has(agent.unitId)) };
     },
   }),
   apiRoute({
@@ -25,12 +26,13 @@ export const agentRoutes = [
     path: '/api/orgs/:orgId/agents/:agentId',
     summary: 'One agent with its latest inventory',
     tag: 'agents',
+    permission: 'agents.read',
     params: AgentParams,
     response: AgentDetail,
-    handler: async ({ input, principal, server }) => {
-      await requireOrg(server, principal, input.params.orgId);
+    handler: async ({ input, org, server }) => {
       const agent = await withOrg(server.db, input.params.orgId, (tx) => getAgent(tx, input.params.agentId));
-      if (!agent) throw NotFoundError('No such agent');
+      // Outside the caller's units an agent is as absent as one that does not exist.
+      if (!agent || !org?.can('agents.read', agent.unitId)) throw NotFoundError('No such agent');
       return agent;
     },
   }),

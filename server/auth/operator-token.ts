@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -25,10 +25,4 @@ export function loadOrCreateOperatorToken(dataDir: string): string {
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
   return token;
-}
-
-/** Compares in constant time over fixed-length digests, so neither content nor length leaks. */
-export function createOperatorTokenVerifier(token: string): (presented: string) => boolean {
-  const expected = createHash('sha256').update(token).digest();
-  return (presented) => timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
 }

@@ -1,10 +1,21 @@
 /**
- * Who is making a request. For now the only human principal is the operator holding the
- * bootstrap token; Azure AD users with roles and unit grants replace it (issues #3, #4) and every
- * access decision already goes through `canAccessOrg` so the swap touches one place.
+ * Who is making a request: a user, identified by an API token until Azure AD sign-in lands
+ * (issue #4 swaps how a Principal is made, not what it is). `platformAdmin` is the MSP-wide
+ * `admin` role; everything else comes from grants, resolved per org by server/access.
  */
-export type Principal = { kind: 'operator'; id: 'operator'; displayName: string };
+export interface Principal {
+  kind: 'user';
+  userId: string;
+  displayName: string;
+  email: string;
+  platformAdmin: boolean;
+  /** The user's home org; null for the MSP's own staff. */
+  homeOrgId: string | null;
+  /** The credential this request presented. */
+  tokenId: string;
+}
 
-export function canAccessOrg(principal: Principal, _orgId: string): boolean {
-  return principal.kind === 'operator';
+/** How the principal appears as an audit actor. */
+export function auditActor(principal: Principal): { type: 'user'; id: string; name: string } {
+  return { type: 'user', id: principal.userId, name: principal.displayName };
 }

@@ -7,12 +7,19 @@ import type { Principal } from '../auth/principal';
 import type { ServerContext } from '../context';
 import { AppError } from '../errors';
 import type { ServerEvent } from '../events/bus';
-import { requireOrg } from '../orgs/access';
+import { loadOrgContext, type OrgContext } from '../access/org-access';
 
 interface ConsoleConnection {
   ws: WebSocket;
   principal: Principal;
   orgId?: string;
+  /** What the principal may do in the subscribed org, resolved at subscribe time. */
+  org?: OrgContext;
+}
+
+/** Agents of units the caller holds agents.read on; a unit made after subscribing follows the org-level grant. */
+function seesAgent(org: OrgContext, unitId: string): boolean {
+  return org.can('agents.read', unitId) || (!org.access.units.has(unitId) && org.can('agents.read', null));
 }
 
 export interface ConsoleGateway {
@@ -24,7 +31,7 @@ export interface ConsoleGateway {
  * /ws/console: live updates for signed-in consoles. Authenticated at the upgrade (no anonymous
  * socket is ever opened); a console sees events of the one org it subscribed to and may enter.
  */
-export function createConsoleGateway(server: ServerContext, authenticate: (authorization: string | undefined) => Principal | undefined): ConsoleGateway {
+export function createConsoleGateway(server: ServerContext, authenticate: (authorization: string | undefined) => Promise<Principal | undefined>): ConsoleGateway {
   const { log, metrics, bus } = server;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES, perMessageDeflate: false });
   const connections = new Set<ConsoleConnection>();
@@ -35,7 +42,7 @@ export function createConsoleGateway(server: ServerContext, authenticate: (autho
 
   const unsubscribe = bus.subscribe((event: ServerEvent) => {
     for (const conn of connections) {
-      if (conn.orgId !== event.orgId) continue;
+      if (conn.orgId !== event.orgId || !conn.org || !seesAgent(conn.org, event.agent.unitId)) continue;
       send(conn, event.type === 'agent.status' ? { type: 'agent.status', agent: event.agent } : { type: 'agent.inventory', agent: event.agent });
     }
   });
@@ -58,7 +65,7 @@ export function createConsoleGateway(server: ServerContext, authenticate: (autho
         return;
       case 'subscribe':
         try {
-          await requireOrg(server, conn.principal, message.orgId);
+          conn.org = await loadOrgContext(server.db, conn.principal, message.orgId);
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
           send(conn, { type: 'error', code: err.code, message: err.message });
@@ -91,13 +98,19 @@ export function createConsoleGateway(server: ServerContext, authenticate: (autho
 
   return {
     handleUpgrade(req, socket, head) {
-      const principal = authenticate(req.headers.authorization);
-      if (!principal) {
-        const body = JSON.stringify({ error: { code: 'unauthenticated', message: 'Authentication required' } });
-        socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req, principal));
+      authenticate(req.headers.authorization)
+        .then((principal) => {
+          if (!principal) {
+            const body = JSON.stringify({ error: { code: 'unauthenticated', message: 'Authentication required' } });
+            socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+            return;
+          }
+          wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req, principal));
+        })
+        .catch((err: unknown) => {
+          log.error({ err }, 'console authentication failed');
+          socket.destroy();
+        });
     },
     async close() {
       unsubscribe();

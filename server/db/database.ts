@@ -104,8 +104,20 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
  * org's rows. The setting is transaction-local, so it cannot leak to the next user of the connection.
  */
 export async function withOrg<T>(db: Db, orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return withScope(db, { orgId }, fn);
+}
+
+export interface Scope {
+  /** The org row-level security shows; null or absent: none (platform rows only). */
+  orgId?: string | null;
+  /** The signed-in user: their personal workspace and API tokens become visible. */
+  userId?: string | null;
+}
+
+/** A transaction scoped to an org and/or a user. Both settings are transaction-local. */
+export async function withScope<T>(db: Db, scope: Scope, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (tx) => {
-    await sql`SELECT set_config('rmm.org_id', ${orgId}, true)`.execute(tx);
+    await sql`SELECT set_config('rmm.org_id', ${scope.orgId ?? ''}, true), set_config('rmm.user_id', ${scope.userId ?? ''}, true)`.execute(tx);
     return fn(tx);
   });
 }

@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { Inventory } from '../../protocol/inventory';
+import type { GrantRole } from '../../protocol/permissions';
 
 /** Kysely's view of the tables. Keep in step with migrations/. */
 
@@ -9,6 +10,7 @@ type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefine
 export interface OrgsTable {
   id: Generated<string>;
   name: string;
+  audit_retention_days: Generated<number>;
   created_at: Generated<Date>;
 }
 
@@ -37,12 +39,111 @@ export interface AgentsTable {
   created_at: Timestamp;
 }
 
+export interface UsersTable {
+  id: Generated<string>;
+  /** Home org; NULL for the MSP's own staff. */
+  org_id: string | null;
+  display_name: string;
+  email: string;
+  platform_role: 'admin' | null;
+  created_at: Generated<Date>;
+  disabled_at: NullableTimestamp;
+}
+
+export interface ApiTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: Buffer;
+  label: string;
+  created_at: Generated<Date>;
+  expires_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface GrantsTable {
+  id: Generated<string>;
+  org_id: string;
+  user_id: string;
+  role: GrantRole;
+  unit_id: string | null;
+  created_at: Generated<Date>;
+  created_by: string | null;
+}
+
+export interface WorkspaceItemsTable {
+  id: Generated<string>;
+  owner_id: string;
+  kind: 'script' | 'note';
+  title: string;
+  language: 'bash' | 'powershell' | 'python' | 'node' | null;
+  body: string;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface WorkspaceSharesTable {
+  id: Generated<string>;
+  org_id: string;
+  item_id: string;
+  unit_id: string;
+  shared_by: string;
+  created_at: Generated<Date>;
+}
+
+export interface AuditLogTable {
+  id: string;
+  org_id: string | null;
+  /** bigint: pg returns it as a string. */
+  seq: ColumnType<string | number | bigint, string | number, never>;
+  time: ColumnType<Date, Date, never>;
+  actor_type: 'user' | 'agent' | 'system';
+  actor_id: string | null;
+  actor_name: string;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: 'success' | 'denied' | 'failed';
+  source_ip: string | null;
+  user_agent: string | null;
+  details: ColumnType<Record<string, unknown>, string, never>;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadsTable {
+  org_id: string | null;
+  seq: ColumnType<string | number | bigint, string | number, string | number>;
+  hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  id: Generated<string>;
+  org_id: string | null;
+  seq: ColumnType<string | number | bigint, never, never>;
+  hash: string;
+  purged_before: Date;
+  purged_count: number;
+  created_at: Generated<Date>;
+}
+
 export interface Database {
   orgs: OrgsTable;
   units: UnitsTable;
   agents: AgentsTable;
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  grants: GrantsTable;
+  workspace_items: WorkspaceItemsTable;
+  workspace_shares: WorkspaceSharesTable;
+  audit_log: AuditLogTable;
+  audit_heads: AuditHeadsTable;
+  audit_checkpoints: AuditCheckpointsTable;
 }
 
 export type AgentRow = Selectable<AgentsTable>;
 export type UnitRow = Selectable<UnitsTable>;
 export type OrgRow = Selectable<OrgsTable>;
+export type UserRow = Selectable<UsersTable>;
+export type GrantRow = Selectable<GrantsTable>;
+export type AuditLogRow = Selectable<AuditLogTable>;
+export type WorkspaceItemRow = Selectable<WorkspaceItemsTable>;

@@ -4,7 +4,8 @@ import { ZodError } from 'zod';
 import { Health } from '../../protocol/api';
 import { AppError } from '../errors';
 import type { ServerContext } from '../context';
-import { mountRoutes, openApiDocument, type ApiRoute, type Authenticate } from './route';
+import { openApiDocument } from './openapi';
+import { mountRoutes, type ApiRoute, type Authenticate } from './route';
 
 const HSTS = 'max-age=63072000; includeSubDomains';
 const MAX_JSON_BODY_BYTES = 1024 * 1024;
@@ -69,6 +70,9 @@ export function createApp(server: ServerContext, routes: ApiRoute[], authenticat
 /** JSON bodies only, size-capped, parsed before routes; the route's zod schema does the rest. */
 async function readJsonBody(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   if (!['POST', 'PUT', 'PATCH'].includes(ctx.method)) return next();
+  // An action without a body (POST …/activate) needs no content type.
+  if (!ctx.get('content-length') && !ctx.get('transfer-encoding')) return next();
+  if (ctx.get('content-length') === '0') return next();
   if (!ctx.is('application/json')) throw new AppError(415, 'bad_request', 'Request body must be application/json');
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > MAX_JSON_BODY_BYTES) throw new AppError(413, 'payload_too_large', `Body larger than ${MAX_JSON_BODY_BYTES} bytes`);

@@ -1,16 +1,26 @@
+import type { Readable } from 'node:stream';
 import type Router from '@koa/router';
 import type { ParameterizedContext } from 'koa';
 import { z } from 'zod';
-import { ErrorBody } from '../../protocol/errors';
-import type { Principal } from '../auth/principal';
-import { AuthenticationError, ValidationError } from '../errors';
+import type { AuditAction } from '../../protocol/audit-actions';
+import { ORG_SCOPED, type Permission } from '../../protocol/permissions';
+import { loadOrgContext, type OrgContext } from '../access/org-access';
+import { appendAudit, type AuditRecord } from '../audit/log';
+import { auditActor, type Principal } from '../auth/principal';
 import type { ServerContext } from '../context';
+import { withScope, type Tx } from '../db/database';
+import { AppError, AuthenticationError, AuthorizationError, AuthorizationFailure, ValidationError } from '../errors';
 
 /*
- * One declaration per API route: method, path, input and output schemas, and the handler.
- * The same declaration mounts the route on Koa and describes it in the OpenAPI document, so the
- * two cannot drift. Handlers receive parsed `input` and never touch raw request data; their return
- * value is parsed by the response schema, which strips any field the schema does not name.
+ * One declaration per API route: method, path, the permission it needs, input and output
+ * schemas, the audit action it records, and the handler. The same declaration mounts the route
+ * on Koa and describes it in the OpenAPI document, so the two cannot drift.
+ *
+ * Order of checks for a route under /api/orgs/:orgId: authenticate (401) → the org exists and the
+ * caller holds something in it (else 404, like an org that does not exist) → the route's
+ * permission (403, audited as denied) → input parsing (400) → handler. Handlers get parsed input
+ * and never touch raw request data; their return value is parsed by the response schema, which
+ * strips any field it does not name.
  */
 
 type AnyObject = z.ZodType<Record<string, unknown>>;
@@ -22,12 +32,27 @@ export interface RouteInput<P, Q, B> {
   body: B;
 }
 
+/** Audit an action in the call's org, as the caller, from the caller's address. */
+export type CallAudit = <A extends AuditAction>(tx: Tx, record: Omit<AuditRecord<A>, 'orgId' | 'actor' | 'source' | 'time'> & { orgId?: string | null }) => Promise<unknown>;
+
 export interface RouteCall<P, Q, B> {
   input: RouteInput<P, Q, B>;
   principal: Principal;
   server: ServerContext;
   ip: string;
+  userAgent: string | null;
+  /** Present for routes under /api/orgs/:orgId: the org and what the caller may do in it. */
+  org: OrgContext | undefined;
+  audit: CallAudit;
 }
+
+/** A route that streams its body (exports) instead of returning JSON. */
+export interface StreamBody {
+  stream: Readable;
+  contentType: string;
+  filename: string;
+}
+export const StreamResponse = z.custom<StreamBody>((value) => typeof value === 'object' && value !== null && 'stream' in value);
 
 export interface ApiRoute<P extends AnyObject = AnyObject, Q extends AnyObject = AnyObject, B extends AnyObject = AnyObject, R extends z.ZodType = z.ZodType> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -35,10 +60,20 @@ export interface ApiRoute<P extends AnyObject = AnyObject, Q extends AnyObject =
   path: string;
   summary: string;
   tag: string;
+  /**
+   * The permission the caller must hold. Org-scoped permissions must be held at the org level;
+   * unit-scoped ones on at least one unit (the handler then checks the unit it acts on). Absent:
+   * any signed-in user (the caller's own things, like their workspace).
+   */
+  permission?: Permission;
+  /** The action this route records; a call that fails or is refused records it as failed/denied. */
+  audit?: AuditAction;
   params?: P;
   query?: Q;
   body?: B;
   response: R;
+  /** For StreamResponse routes: the media types the stream may have, for the OpenAPI document. */
+  produces?: string[];
   handler: (call: RouteCall<z.output<P>, z.output<Q>, z.output<B>>) => Promise<z.input<R>>;
 }
 
@@ -59,64 +94,87 @@ function parseOrThrow(schema: z.ZodType, value: unknown, where: string): unknown
   throw ValidationError(`Invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
 }
 
-export type Authenticate = (authorization: string | undefined) => Principal | undefined;
+export type Authenticate = (authorization: string | undefined) => Promise<Principal | undefined>;
+
+const UUID = z.uuid();
+
+/** Whether the principal holds `permission` where the route needs it (before any unit is known). */
+export function holdsRoutePermission(org: OrgContext, permission: Permission): boolean {
+  if (ORG_SCOPED.has(permission) || org.can(permission, null)) return org.can(permission, null);
+  return org.unitsWith(permission).size > 0;
+}
 
 export function mountRoutes(router: Router, routes: ApiRoute[], server: ServerContext, authenticate: Authenticate): void {
   for (const route of routes) {
     router[route.method](route.path, async (ctx: ParameterizedContext) => {
-      const principal = authenticate(ctx.get('authorization') || undefined);
+      const principal = await authenticate(ctx.get('authorization') || undefined);
       if (!principal) throw AuthenticationError();
-      const input = {
-        params: parseOrThrow(route.params ?? Empty, ctx.params, 'params'),
-        query: parseOrThrow(route.query ?? Empty, ctx.query, 'query'),
-        body: parseOrThrow(route.body ?? Empty, (ctx.request as { body?: unknown }).body ?? {}, 'body'),
-      } as RouteInput<Record<string, unknown>, Record<string, unknown>, Record<string, unknown>>;
-      const value = await route.handler({ input, principal, server, ip: ctx.ip });
-      ctx.body = route.response.parse(value);
+      const ip = ctx.ip;
+      const userAgent = ctx.get('user-agent').slice(0, 300) || null;
+      const source = { ip, userAgent };
+      const params = ctx.params as Record<string, string>;
+
+      let org: OrgContext | undefined;
+      if (route.path.includes(':orgId')) {
+        if (!UUID.safeParse(params.orgId).success) {
+          throw ValidationError('Invalid params: params.orgId: Invalid UUID', [{ path: 'params.orgId', message: 'Invalid UUID' }]);
+        }
+        org = await loadOrgContext(server.db, principal, params.orgId ?? '');
+      }
+      const orgId = org?.org.id ?? null;
+      const audit: CallAudit = (tx, record) =>
+        appendAudit(tx, { ...record, orgId: record.orgId === undefined ? orgId : record.orgId, actor: auditActor(principal), source, time: server.clock.now() } as AuditRecord);
+      const target = () => {
+        const id = Object.entries(params).filter(([k]) => k !== 'orgId').at(-1);
+        return id ? { type: id[0].replace(/Id$/, ''), id: id[1] } : null;
+      };
+
+      try {
+        if (route.permission && org && !holdsRoutePermission(org, route.permission)) {
+          throw AuthorizationError(`You need the ${route.permission} permission`, route.permission);
+        }
+        const input = {
+          params: parseOrThrow(route.params ?? Empty, params, 'params'),
+          query: parseOrThrow(route.query ?? Empty, ctx.query, 'query'),
+          body: parseOrThrow(route.body ?? Empty, (ctx.request as { body?: unknown }).body ?? {}, 'body'),
+        } as RouteInput<Record<string, unknown>, Record<string, unknown>, Record<string, unknown>>;
+        const value = await route.handler({ input, principal, server, ip, userAgent, org, audit });
+        if (route.response === StreamResponse) {
+          const body = value as StreamBody;
+          ctx.type = body.contentType;
+          ctx.attachment(body.filename);
+          ctx.body = body.stream;
+        } else {
+          ctx.body = route.response.parse(value);
+        }
+      } catch (err) {
+        const runInOrg = (fn: (tx: Tx) => Promise<unknown>) => withScope(server.db, { orgId }, fn);
+        await recordRefusal(err, { route, audit, target: target(), runInOrg }).catch((auditErr: unknown) =>
+          server.log.error({ err: auditErr, route: route.path }, 'could not record a refused or failed call in the audit log'),
+        );
+        throw err;
+      }
     });
   }
 }
 
-/** OpenAPI 3.1 document for the declared routes, from the same zod schemas. */
-export function openApiDocument(routes: ApiRoute[], info: { title: string; version: string }): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  // OpenAPI 3.1 schemas are JSON Schema 2020-12, zod's default target.
-  const json = (schema: z.ZodType) => {
-    const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { unrepresentable: 'any', io: 'output' });
-    return rest;
-  };
-  const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: json(ErrorBody) } } });
-  for (const route of routes) {
-    const openApiPath = route.path.replace(/:(\w+)/g, '{$1}');
-    const parameters: unknown[] = [];
-    for (const [location, schema] of [['path', route.params], ['query', route.query]] as const) {
-      if (!schema) continue;
-      const shape = json(schema) as { properties?: Record<string, unknown>; required?: string[] };
-      for (const [name, property] of Object.entries(shape.properties ?? {})) {
-        parameters.push({ name, in: location, required: location === 'path' || (shape.required ?? []).includes(name), schema: property });
-      }
-    }
-    paths[openApiPath] ??= {};
-    paths[openApiPath][route.method] = {
-      summary: route.summary,
-      tags: [route.tag],
-      operationId: `${route.method}${openApiPath.replace(/[{}]/g, '').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())}`,
-      security: [{ bearer: [] }],
-      parameters,
-      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(route.body) } } } } : {}),
-      responses: {
-        '200': { description: 'OK', content: { 'application/json': { schema: json(route.response) } } },
-        '400': errorResponse('Invalid input (code validation_failed)'),
-        '401': errorResponse('Not signed in (code unauthenticated)'),
-        '403': errorResponse('Not allowed (code forbidden)'),
-        '404': errorResponse('No such resource in this org (code not_found)'),
-      },
-    };
+/** A refused call is recorded as denied; a failed change (a route with `audit`) as failed. Bad input is not recorded. */
+async function recordRefusal(
+  err: unknown,
+  options: { route: ApiRoute; audit: CallAudit; target: { type: string; id: string } | null; runInOrg: (fn: (tx: Tx) => Promise<unknown>) => Promise<unknown> },
+): Promise<void> {
+  const { route, audit, target, runInOrg } = options;
+  if (err instanceof AuthorizationFailure) {
+    const permission = err.permission ?? route.permission ?? 'org.read';
+    await runInOrg((tx) =>
+      route.audit
+        ? audit(tx, { action: route.audit, outcome: 'denied', target })
+        : audit(tx, { action: 'access.denied', outcome: 'denied', target, details: { permission, route: `${route.method.toUpperCase()} ${route.path}` } }),
+    );
+    return;
   }
-  return {
-    openapi: '3.1.0',
-    info,
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    paths,
-  };
+  const action = route.audit;
+  if (!action) return;
+  if (err instanceof AppError && err.code === 'validation_failed') return;
+  await runInOrg((tx) => audit(tx, { action, outcome: 'failed', target }));
 }

@@ -20,3 +20,12 @@ export async function createOrg(db: Db | Tx, name: string): Promise<Org> {
   const row = await db.insertInto('orgs').values({ name }).returningAll().executeTakeFirstOrThrow();
   return toOrg(row);
 }
+
+export async function orgSettings(db: Db | Tx, orgId: string): Promise<{ auditRetentionDays: number } | undefined> {
+  const row = await db.selectFrom('orgs').select('audit_retention_days').where('id', '=', orgId).executeTakeFirst();
+  return row && { auditRetentionDays: row.audit_retention_days };
+}
+
+export async function updateOrgSettings(tx: Tx, orgId: string, settings: { auditRetentionDays: number }): Promise<void> {
+  await tx.updateTable('orgs').set({ audit_retention_days: settings.auditRetentionDays }).where('id', '=', orgId).execute();
+}

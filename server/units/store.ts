@@ -27,3 +27,13 @@ export async function createUnit(tx: Tx, unit: { orgId: string; parentId: string
     .executeTakeFirstOrThrow();
   return toUnit(row);
 }
+
+export async function setUnitReadOnly(tx: Tx, unitId: string, readOnly: boolean): Promise<Unit | undefined> {
+  const row = await tx.updateTable('units').set({ read_only: readOnly }).where('id', '=', unitId).returningAll().executeTakeFirst();
+  return row && toUnit(row);
+}
+
+export async function renameUnit(tx: Tx, unitId: string, name: string): Promise<Unit | undefined> {
+  const row = await tx.updateTable('units').set({ name }).where('id', '=', unitId).returningAll().executeTakeFirst();
+  return row && toUnit(row);
+}

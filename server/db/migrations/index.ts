@@ -1,9 +1,11 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_initial';
+import * as m0002 from './0002_access_audit';
 
 /** Ordered, forward-only. Append; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_access_audit': m0002,
 };
 
 export const migrationProvider: MigrationProvider = {

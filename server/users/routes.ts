@@ -1,0 +1,35 @@
+import { OrgParams } from '../../protocol/api';
+import { CreateUserBody, User, UserList } from '../../protocol/access';
+import { withOrg } from '../db/database';
+import { apiRoute } from '../http/route';
+import { createUser, listUsers } from './store';
+
+export const userRoutes = [
+  apiRoute({
+    method: 'get',
+    path: '/api/orgs/:orgId/users',
+    summary: "The org's members and the MSP staff who work in it",
+    tag: 'users',
+    permission: 'users.read',
+    params: OrgParams,
+    response: UserList,
+    handler: async ({ input, server }) => ({ users: await withOrg(server.db, input.params.orgId, listUsers) }),
+  }),
+  apiRoute({
+    method: 'post',
+    path: '/api/orgs/:orgId/users',
+    summary: 'Add a member to the org (until Azure AD sign-in creates them on first sign-in)',
+    tag: 'users',
+    permission: 'grants.manage',
+    audit: 'user.created',
+    params: OrgParams,
+    body: CreateUserBody,
+    response: User,
+    handler: async ({ input, server, audit }) =>
+      withOrg(server.db, input.params.orgId, async (tx) => {
+        const user = await createUser(tx, { orgId: input.params.orgId, displayName: input.body.displayName, email: input.body.email });
+        await audit(tx, { action: 'user.created', target: { type: 'user', id: user.id }, details: { displayName: user.displayName, email: user.email } });
+        return user;
+      }),
+  }),
+];
