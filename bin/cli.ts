@@ -6,6 +6,7 @@ Commands:
   serve     run the server (HTTPS API and the agent/console WebSockets)
   agent     run the endpoint agent (outbound connection to a server)
   migrate   apply database migrations and exit
+  user      add users, grant roles, issue API tokens (bootstrap, before Azure AD sign-in)
   demo      run everything locally: server, one agent, and the console (what npm start does)
 
 Run 'rmm <command> --help' for a command's options.
@@ -17,6 +18,7 @@ type Command = (argv: string[]) => Promise<number>;
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('../server/cli/serve')).serveCommand,
   migrate: async () => (await import('../server/cli/migrate')).migrateCommand,
+  user: async () => (await import('../server/cli/user')).userCommand,
   agent: async () => (await import('../agent/cli')).agentCommand,
   demo: async () => (await import('../tools/demo/demo')).demoCommand,
 };
