@@ -98,4 +98,42 @@ describe('the console endpoint', () => {
     expect(socket.messages.filter((m) => m.type === 'error')).toHaveLength(2);
     socket.ws.close();
   });
+
+  it('sends a tech only the events of agents in the units granted to them', async () => {
+    const site = (await t.buildUnit(orgA, 'Site')).id;
+    const desk = (await t.buildUnit(orgA, 'Desk', site)).id;
+    const sibling = (await t.buildUnit(orgA, 'Sibling')).id;
+    const tech = await t.buildUser({ orgId: orgA, role: 'tech', unitId: site });
+    const watcher = consoleSocket(t, tech.token);
+    await watcher.opened;
+    watcher.ws.send(JSON.stringify({ type: 'subscribe', orgId: orgA }));
+    await watcher.next((m) => m.type === 'subscribed');
+
+    const below = await t.buildAgent(orgA, desk);
+    const beside = await t.buildAgent(orgA, sibling);
+    const agents = [beside, below].map((a) => startAgent({ serverUrl: t.server.url, token: a.credential, trust: { kind: 'pin', sha256: t.pin } }));
+    try {
+      await watcher.next((m) => m.type === 'agent.inventory' && m.agent.id === below.agentId);
+      for (let i = 0; i < 100; i++) {
+        const other = (await t.request(`/api/orgs/${orgA}/agents/${beside.agentId}`)).json() as { hostname: string | null };
+        if (other.hostname !== null) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await Promise.all(agents.map((a) => a.stop()));
+    }
+    await watcher.next((m) => m.type === 'agent.status' && m.agent.id === below.agentId && !m.agent.online);
+    const leaked = watcher.messages.filter((m) => (m.type === 'agent.status' || m.type === 'agent.inventory') && m.agent.id === beside.agentId);
+    expect(leaked).toEqual([]);
+    watcher.ws.close();
+  });
+
+  it('answers a member asking for another org with not_found, like an org that does not exist', async () => {
+    const member = await t.buildUser({ orgId: orgA, role: 'tenant_admin', unitId: null });
+    const socket = consoleSocket(t, member.token);
+    await socket.opened;
+    socket.ws.send(JSON.stringify({ type: 'subscribe', orgId: orgB }));
+    await socket.next((m) => m.type === 'error' && m.code === 'not_found');
+    socket.ws.close();
+  });
 });
