@@ -88,6 +88,9 @@ export const CreateWorkspaceItemBody = z.discriminatedUnion('kind', [
 export const UpdateWorkspaceItemBody = z.object({ title: z.string().trim().min(1).max(200).optional(), body: z.string().max(262144).optional() }).strict();
 export const WorkspaceItemParams = z.object({ itemId: z.uuid() });
 export const ShareBody = z.object({ orgId: z.uuid(), unitId: z.uuid() }).strict();
+/** POST /api/orgs/:orgId/units/:unitId/shared-items: share one of the caller's own items into the unit. */
+export const ShareItemBody = z.object({ itemId: z.uuid() }).strict();
+export const SharedItemParams = z.object({ orgId: z.uuid(), unitId: z.uuid(), itemId: z.uuid() });
 /** Items other users shared into units of this org that the caller can see. */
 export const SharedItemList = z.object({ items: z.array(WorkspaceItem.omit({ shares: true }).extend({ unitId: z.uuid() })) });
 

@@ -21,10 +21,11 @@ import { grantRoutes } from './grants/routes';
 import { orgRoutes } from './orgs/routes';
 import { unitRoutes } from './units/routes';
 import { userRoutes } from './users/routes';
+import { workspaceRoutes } from './workspace/routes';
 import { loadOrCreateCertificate } from './tls/certificate';
 import { createTlsOnlyListener } from './tls/plaintext-guard';
 
-export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes];
+export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes];
 
 export interface RunningServer {
   url: string;

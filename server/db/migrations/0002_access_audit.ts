@@ -7,7 +7,8 @@ import { sql, type Kysely } from 'kysely';
  *   only) inside every org because they act there. platform_role 'admin' is the MSP-wide role.
  * - A grant (user, role, unit) lives in the org of its unit; unit_id NULL means the org root.
  * - Workspace items belong to one user and are visible to nobody else, admins included, unless
- *   shared into a unit of the org the query is scoped to (rmm.user_id / rmm.org_id).
+ *   shared into a unit of the org the query is scoped to (rmm.user_id / rmm.org_id). Only the
+ *   owner writes, deletes or shares them.
  * - audit_log is append-only for rmm_app (no UPDATE/DELETE grant, and a trigger); each org's
  *   entries form a SHA-256 chain whose head sits in audit_heads. Entries with org_id NULL are the
  *   platform chain (org creation, sign-in failures before an org is known).
@@ -137,16 +138,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // Row-level security. Tenant tables: org_id = the transaction's org.
   const policies: Array<[string, string, string]> = [
     ['grants', 'org_id = rmm_current_org()', 'org_id = rmm_current_org()'],
-    ['workspace_shares', 'org_id = rmm_current_org()',
-      'org_id = rmm_current_org() AND EXISTS (SELECT 1 FROM workspace_items i WHERE i.id = workspace_shares.item_id AND i.owner_id = rmm_current_user())'],
     // Staff (org_id NULL) are visible everywhere; staff rows are written only outside any org.
     ['users', 'org_id = rmm_current_org() OR org_id IS NULL',
       'org_id = rmm_current_org() OR (org_id IS NULL AND rmm_current_org() IS NULL)'],
     ['api_tokens', 'user_id = rmm_current_user()', 'user_id = rmm_current_user()'],
-    // The owner, or anyone in the org the item is shared into (the app then checks the unit).
-    ['workspace_items',
-      'owner_id = rmm_current_user() OR EXISTS (SELECT 1 FROM workspace_shares s WHERE s.item_id = workspace_items.id AND s.org_id = rmm_current_org())',
-      'owner_id = rmm_current_user()'],
     ['audit_log', 'org_id IS NOT DISTINCT FROM rmm_current_org()', 'org_id IS NOT DISTINCT FROM rmm_current_org()'],
     ['audit_heads', 'org_id IS NOT DISTINCT FROM rmm_current_org()', 'org_id IS NOT DISTINCT FROM rmm_current_org()'],
     ['audit_checkpoints', 'org_id IS NOT DISTINCT FROM rmm_current_org()', 'org_id IS NOT DISTINCT FROM rmm_current_org()'],
@@ -156,6 +151,39 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     await sql`ALTER TABLE ${sql.table(table)} FORCE ROW LEVEL SECURITY`.execute(db);
     await sql.raw(`CREATE POLICY tenant_isolation ON ${table} USING (${using}) WITH CHECK (${check})`).execute(db);
   }
+
+  // Personal workspaces: one policy per command, because reading is wider than writing.
+  // - An item is read by its owner, or by anyone in the org it is shared into (the app then
+  //   checks the unit: scripts.read / notes.read there). Written and deleted by its owner only.
+  // - A share is read inside its org, and by its owner wherever it is (their own item's list);
+  //   created only by the item's owner inside the share's org; deleted inside its org (the app
+  //   lets the owner or a units.manage holder on the unit do it).
+  // The ownership check on a share is a function, not a subquery: a subquery on workspace_items
+  // inside a workspace_shares policy, whose own policy reads workspace_shares, is refused by
+  // PostgreSQL as infinite recursion; a function's query is rewritten on its own.
+  await sql`
+    CREATE FUNCTION rmm_owns_workspace_item(p_item uuid) RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY INVOKER SET search_path = public, pg_temp AS $$
+    BEGIN
+      RETURN EXISTS (SELECT 1 FROM workspace_items WHERE id = p_item AND owner_id = rmm_current_user());
+    END $$
+  `.execute(db);
+  for (const table of ['workspace_items', 'workspace_shares']) {
+    await sql`ALTER TABLE ${sql.table(table)} ENABLE ROW LEVEL SECURITY`.execute(db);
+    await sql`ALTER TABLE ${sql.table(table)} FORCE ROW LEVEL SECURITY`.execute(db);
+  }
+  await sql.raw(`
+    CREATE POLICY owner_or_shared_read ON workspace_items FOR SELECT USING (
+      owner_id = rmm_current_user()
+      OR EXISTS (SELECT 1 FROM workspace_shares s WHERE s.item_id = workspace_items.id AND s.org_id = rmm_current_org()))
+  `).execute(db);
+  await sql.raw(`CREATE POLICY owner_writes ON workspace_items FOR ALL USING (owner_id = rmm_current_user()) WITH CHECK (owner_id = rmm_current_user())`).execute(db);
+  await sql.raw(`CREATE POLICY org_or_owner_read ON workspace_shares FOR SELECT USING (org_id = rmm_current_org() OR shared_by = rmm_current_user())`).execute(db);
+  await sql.raw(`
+    CREATE POLICY owner_shares ON workspace_shares FOR INSERT WITH CHECK (
+      org_id = rmm_current_org() AND shared_by = rmm_current_user() AND rmm_owns_workspace_item(item_id))
+  `).execute(db);
+  await sql.raw(`CREATE POLICY org_unshares ON workspace_shares FOR DELETE USING (org_id = rmm_current_org())`).execute(db);
 
   await sql`GRANT SELECT, INSERT, UPDATE ON users TO rmm_app`.execute(db);
   await sql`GRANT SELECT, INSERT, UPDATE ON api_tokens TO rmm_app`.execute(db);
