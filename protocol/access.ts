@@ -119,3 +119,11 @@ export const AuditExportQuery = z.object({
   from: z.iso.datetime().optional(),
   to: z.iso.datetime().optional(),
 });
+/** What a retention purge removed, and the checkpoint the remaining chain is verified from. */
+export const AuditPurgeResult = z.object({
+  before: z.iso.datetime(),
+  purged: z.number().int().min(0),
+  checkpointSeq: z.number().int().min(0),
+  checkpointHash: z.string().length(64),
+});
+export type AuditPurgeResult = z.infer<typeof AuditPurgeResult>;

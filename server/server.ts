@@ -17,6 +17,7 @@ import { createApp } from './http/app';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
 import { agentRoutes } from './agents/routes';
+import { auditRoutes } from './audit/routes';
 import { grantRoutes } from './grants/routes';
 import { orgRoutes } from './orgs/routes';
 import { unitRoutes } from './units/routes';
@@ -25,7 +26,7 @@ import { workspaceRoutes } from './workspace/routes';
 import { loadOrCreateCertificate } from './tls/certificate';
 import { createTlsOnlyListener } from './tls/plaintext-guard';
 
-export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes];
+export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes, ...auditRoutes];
 
 export interface RunningServer {
   url: string;

@@ -38,7 +38,13 @@ export function auditEntryHash(entry: HashedFields): string {
 export interface ChainProblem {
   seq: number;
   id: string;
-  problem: 'hash_mismatch' | 'broken_link' | 'sequence_gap' | 'missing_tail';
+  /**
+   * hash_mismatch: the entry changed; broken_link: it does not follow its predecessor;
+   * sequence_gap: entries before it were deleted or it was inserted; missing_tail: entries at the
+   * end are gone; beyond_head: the entry lies past the recorded head (inserted outside the writer);
+   * checkpoint_mismatch: the purge checkpoint the chain resumes from is not the one recorded.
+   */
+  problem: 'hash_mismatch' | 'broken_link' | 'sequence_gap' | 'missing_tail' | 'beyond_head' | 'checkpoint_mismatch';
   message: string;
 }
 

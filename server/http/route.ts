@@ -51,6 +51,8 @@ export interface StreamBody {
   stream: Readable;
   contentType: string;
   filename: string;
+  /** Extra response headers, e.g. a count the client shows progress against. */
+  headers?: Record<string, string>;
 }
 export const StreamResponse = z.custom<StreamBody>((value) => typeof value === 'object' && value !== null && 'stream' in value);
 
@@ -143,6 +145,7 @@ export function mountRoutes(router: Router, routes: ApiRoute[], server: ServerCo
           const body = value as StreamBody;
           ctx.type = body.contentType;
           ctx.attachment(body.filename);
+          for (const [name, headerValue] of Object.entries(body.headers ?? {})) ctx.set(name, headerValue);
           ctx.body = body.stream;
         } else {
           ctx.body = route.response.parse(value);

@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditPage, AuditPurgeResult } from '../../protocol/access';
+import { AuditEntry, type AuditAction, type AuditOutcome } from '../../protocol/audit-actions';
+import { databaseKinds } from '../../tools/testing/postgres';
+import type { Clock } from '../clock';
+import { withOrg } from '../db/database';
+import { getTestServer, type TestServer } from '../test-support';
+import { ChainVerifier } from './chain';
+import { CSV_COLUMNS } from './export';
+import { appendAudit, type AuditActor } from './log';
+import { verifyAuditChain } from './verify';
+
+/*
+ * The audit log over the API: the viewer's query (filters, keyset pages), the streamed export
+ * (JSON lines and CSV, counted, audited) and the retention purge, with who may do each.
+ */
+
+const DAY_MS = 86_400_000;
+
+/** RFC 4180 reader for checking the export: quoted fields, doubled quotes, CRLF records. */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      record.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      i++;
+    } else field += c;
+  }
+  if (field !== '' || record.length > 0) throw new Error('CSV does not end with CRLF');
+  return records;
+}
+
+describe.each(databaseKinds())('audit API on %s', (kind) => {
+  let t: TestServer;
+  // Starts at the real time: the server's TLS certificate is issued by this clock.
+  let now = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const clock: Clock = { now: () => new Date(now) };
+  let orgA: string;
+  let orgB: string;
+  let admin: { userId: string; token: string };
+  let viewer: { userId: string; token: string };
+  let tech: { userId: string; token: string };
+  let viewerOfB: { userId: string; token: string };
+  const alice: AuditActor = { type: 'user', id: randomUUID(), name: 'Alice Nurse' };
+  const bob: AuditActor = { type: 'user', id: randomUUID(), name: '=HYPERLINK("http://evil","x"), Bob' };
+  const unitTarget = { type: 'unit', id: randomUUID() };
+
+  async function seed(orgId: string, count: number, pick: (i: number) => { actor: AuditActor; action: AuditAction; outcome?: AuditOutcome; target?: { type: string; id: string } }) {
+    await withOrg(t.database.db, orgId, async (tx) => {
+      for (let i = 0; i < count; i++) {
+        const { actor, action, outcome, target } = pick(i);
+        await appendAudit(tx, { orgId, actor, action, outcome: outcome ?? 'success', target: target ?? null, time: new Date(now.getTime() + i * 1000), source: { ip: '10.0.0.1', userAgent: 'test' } });
+      }
+    });
+    now = new Date(now.getTime() + count * 1000 + 60_000);
+  }
+
+  const list = async (orgId: string, query: string, token = admin.token) => {
+    const res = await t.request(`/api/orgs/${orgId}/audit${query}`, { token });
+    expect(res.status, res.text).toBe(200);
+    return AuditPage.parse(res.json());
+  };
+
+  beforeAll(async () => {
+    t = await getTestServer(kind, {}, clock);
+    orgA = (await t.buildOrg('Audit Clinic A')).id;
+    orgB = (await t.buildOrg('Audit Clinic B')).id;
+    admin = await t.buildUser({ orgId: orgA, role: 'tenant_admin', name: 'Tenant Admin' });
+    viewer = await t.buildUser({ orgId: orgA, role: 'viewer', name: 'Auditor' });
+    tech = await t.buildUser({ orgId: orgA, role: 'tech', name: 'Tech' });
+    viewerOfB = await t.buildUser({ orgId: orgB, role: 'viewer' });
+    // 40 entries: Alice activates units (every 4th denied), Bob renames the one unit target.
+    await seed(orgA, 40, (i) =>
+      i % 2 === 0
+        ? { actor: alice, action: 'unit.activated', outcome: i % 4 === 0 ? 'denied' : 'success', target: { type: 'unit', id: randomUUID() } }
+        : { actor: bob, action: 'unit.deactivated', target: unitTarget },
+    );
+    await seed(orgB, 5, () => ({ actor: alice, action: 'unit.activated' }));
+  });
+  afterAll(async () => t?.close());
+
+  describe('query', () => {
+    it('pages backwards by seq, newest first, without gaps or repeats', async () => {
+      const seen: number[] = [];
+      let before: number | null = null;
+      for (let pages = 0; pages < 100; pages++) {
+        const page: AuditPage = await list(orgA, `?limit=7${before === null ? '' : `&before=${before}`}`);
+        seen.push(...page.entries.map((e) => e.seq));
+        expect(page.entries.every((e) => e.orgId === orgA)).toBe(true);
+        before = page.nextBefore;
+        if (before === null) break;
+      }
+      expect(seen.length).toBeGreaterThanOrEqual(40);
+      expect(seen).toEqual([...seen].sort((a, b) => b - a));
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen.at(-1)).toBe(1);
+    });
+
+    it('filters by action, actor id or name, target, outcome and time range', async () => {
+      const byAction = await list(orgA, '?action=unit.deactivated&limit=500');
+      expect(byAction.entries).toHaveLength(20);
+      expect(byAction.nextBefore).toBeNull();
+      expect((await list(orgA, `?actor=${alice.type === 'user' ? alice.id : ''}&action=unit.activated&limit=500`)).entries).toHaveLength(20);
+      expect((await list(orgA, `?actor=${encodeURIComponent('Alice Nurse')}&action=unit.activated&limit=500`)).entries).toHaveLength(20);
+      const target = await list(orgA, `?targetType=unit&targetId=${unitTarget.id}&limit=500`);
+      expect(target.entries).toHaveLength(20);
+      expect(target.entries.every((e) => e.actorName === bob.name)).toBe(true);
+      const denied = await list(orgA, '?outcome=denied&action=unit.activated&limit=500');
+      expect(denied.entries).toHaveLength(10);
+      const all = (await list(orgA, '?action=unit.activated&limit=500')).entries;
+      const from = all[15]?.time ?? '';
+      const to = all[5]?.time ?? '';
+      const ranged = await list(orgA, `?action=unit.activated&from=${from}&to=${to}&limit=500`);
+      expect(ranged.entries.map((e) => e.seq)).toEqual(all.slice(6, 16).map((e) => e.seq));
+    });
+
+    it('a filtered page reports a next page only when there is one', async () => {
+      const first = await list(orgA, '?action=unit.deactivated&limit=15');
+      expect(first.entries).toHaveLength(15);
+      expect(first.nextBefore).toBe(first.entries.at(-1)?.seq);
+      const second = await list(orgA, `?action=unit.deactivated&limit=15&before=${first.nextBefore}`);
+      expect(second.entries).toHaveLength(5);
+      expect(second.nextBefore).toBeNull();
+    });
+
+    it('refuses a limit over 500 or an unknown action with validation_failed', async () => {
+      for (const query of ['?limit=501', '?action=nope', '?outcome=maybe', '?from=yesterday']) {
+        const res = await t.request(`/api/orgs/${orgA}/audit${query}`, { token: admin.token });
+        expect(res.status, query).toBe(400);
+        expect(res.json()).toMatchObject({ error: { code: 'validation_failed' } });
+      }
+    });
+
+    it('a viewer reads the log; a tech (no audit.read) gets 403, and the refusal is itself audited', async () => {
+      expect((await list(orgA, '?limit=1', viewer.token)).entries).toHaveLength(1);
+      const res = await t.request(`/api/orgs/${orgA}/audit`, { token: tech.token });
+      expect(res.status).toBe(403);
+      expect(res.json()).toMatchObject({ error: { code: 'forbidden' } });
+      const refusals = await list(orgA, `?actor=${tech.userId}&action=access.denied`);
+      expect(refusals.entries[0]).toMatchObject({ outcome: 'denied', details: { permission: 'audit.read' } });
+    });
+
+    it("org B's viewer gets 404 for org A's log, and never sees its entries", async () => {
+      const res = await t.request(`/api/orgs/${orgA}/audit`, { token: viewerOfB.token });
+      expect(res.status).toBe(404);
+      const own = await list(orgB, '?limit=500', viewerOfB.token);
+      expect(own.entries.every((e) => e.orgId === orgB)).toBe(true);
+    });
+  });
+
+  describe('export', () => {
+    it('streams JSON lines, oldest first, counted up front, including its own audit record', async () => {
+      const res = await t.request(`/api/orgs/${orgA}/audit/export?format=jsonl`, { token: admin.token });
+      expect(res.status, res.text).toBe(200);
+      expect(res.headers['content-type']).toContain('application/x-ndjson');
+      expect(res.headers['content-disposition']).toMatch(/attachment; filename="audit-.*\.jsonl"/);
+      const entries = res.text.trimEnd().split('\n').map((line) => AuditEntry.parse(JSON.parse(line)));
+      expect(Number(res.headers['x-audit-entries'])).toBe(entries.length);
+      // The whole chain from genesis: the recipient can verify it independently.
+      const verifier = new ChainVerifier();
+      for (const entry of entries) expect(verifier.push(entry)).toBeNull();
+      expect(entries.at(-1)).toMatchObject({ action: 'audit.exported', actorId: admin.userId, details: { format: 'jsonl', from: null, to: null } });
+    });
+
+    it('streams CSV: header row, RFC 4180 quoting, details as JSON, formulas defused', async () => {
+      const res = await t.request(`/api/orgs/${orgA}/audit/export?format=csv`, { token: admin.token });
+      expect(res.status, res.text).toBe(200);
+      expect(res.headers['content-type']).toContain('text/csv');
+      const [header, ...records] = parseCsv(res.text);
+      expect(header).toEqual([...CSV_COLUMNS]);
+      expect(records).toHaveLength(Number(res.headers['x-audit-entries']));
+      const column = (name: (typeof CSV_COLUMNS)[number]) => CSV_COLUMNS.indexOf(name);
+      const bobRow = records.find((r) => r[column('action')] === 'unit.deactivated');
+      expect(bobRow?.[column('actorName')]).toBe(`'${bob.name}`);
+      const last = records.at(-1) ?? [];
+      expect(last[column('action')]).toBe('audit.exported');
+      expect(JSON.parse(last[column('details')] ?? '')).toEqual({ format: 'csv', from: null, to: null });
+      expect(records.map((r) => Number(r[column('seq')]))).toEqual([...records.keys()].map((i) => i + 1));
+    });
+
+    it('exports a time range only', async () => {
+      const all = (await list(orgA, '?action=unit.deactivated&limit=500')).entries;
+      const from = all[9]?.time ?? '';
+      const to = all[2]?.time ?? '';
+      const res = await t.request(`/api/orgs/${orgA}/audit/export?format=jsonl&from=${from}&to=${to}`, { token: admin.token });
+      const entries = res.text.trimEnd().split('\n').map((line) => AuditEntry.parse(JSON.parse(line)));
+      expect(res.headers['x-audit-entries']).toBe(String(entries.length));
+      expect(entries.every((e) => e.time >= from && e.time < to)).toBe(true);
+      expect(entries.filter((e) => e.action === 'unit.deactivated').map((e) => e.seq)).toEqual(all.slice(3, 10).map((e) => e.seq).reverse());
+      const record = (await list(orgA, '?action=audit.exported&limit=1')).entries[0];
+      expect(record?.details).toEqual({ format: 'jsonl', from, to });
+    });
+
+    it('streams a log longer than one batch in full', async () => {
+      const org = (await t.buildOrg('Busy clinic')).id;
+      await seed(org, 1234, (i) => ({ actor: alice, action: i % 2 ? 'unit.activated' : 'unit.deactivated' }));
+      const res = await t.request(`/api/orgs/${org}/audit/export?format=csv`, { token: t.token });
+      expect(res.status).toBe(200);
+      expect(res.headers['x-audit-entries']).toBe('1235');
+      expect(parseCsv(res.text)).toHaveLength(1236);
+    });
+
+    it('a viewer (audit.read, not audit.export) gets 403, recorded as a denied export', async () => {
+      const res = await t.request(`/api/orgs/${orgA}/audit/export?format=csv`, { token: viewer.token });
+      expect(res.status).toBe(403);
+      expect(res.json()).toMatchObject({ error: { code: 'forbidden' } });
+      const record = (await list(orgA, `?actor=${viewer.userId}&action=audit.exported`)).entries[0];
+      expect(record).toMatchObject({ outcome: 'denied', actorName: 'Auditor' });
+    });
+
+    it('refuses an unknown format', async () => {
+      const res = await t.request(`/api/orgs/${orgA}/audit/export?format=xml`, { token: admin.token });
+      expect(res.status).toBe(400);
+    });
+  });
+
+  describe('purge', () => {
+    it('only org.settings holders purge; the purge is audited and the chain still verifies', async () => {
+      const viewerTry = await t.request(`/api/orgs/${orgA}/audit/purge`, { method: 'POST', token: viewer.token });
+      expect(viewerTry.status).toBe(403);
+
+      const nothing = await t.request(`/api/orgs/${orgA}/audit/purge`, { method: 'POST', token: admin.token });
+      expect(nothing.status, nothing.text).toBe(200);
+      expect(AuditPurgeResult.parse(nothing.json())).toMatchObject({ purged: 0, checkpointSeq: 0 });
+
+      const kept = (await list(orgA, '?limit=1')).entries[0]?.seq ?? 0;
+      now = new Date(now.getTime() + 2192 * DAY_MS + 1000);
+      await seed(orgA, 2, () => ({ actor: alice, action: 'unit.activated' }));
+      const res = await t.request(`/api/orgs/${orgA}/audit/purge`, { method: 'POST', token: admin.token });
+      expect(res.status, res.text).toBe(200);
+      const result = AuditPurgeResult.parse(res.json());
+      expect(result).toMatchObject({ purged: kept, checkpointSeq: kept });
+
+      const page = await list(orgA, '?limit=500');
+      expect(page.entries.map((e) => e.seq)).toEqual([kept + 3, kept + 2, kept + 1]);
+      expect(page.entries[0]).toMatchObject({ action: 'audit.purged', actorId: admin.userId, details: result });
+      expect(await verifyAuditChain(t.database.db, orgA)).toMatchObject({ ok: true, checked: 3, checkpoint: { seq: kept } });
+      expect(await verifyAuditChain(t.database.db, orgB)).toMatchObject({ ok: true });
+    });
+  });
+});
