@@ -1,91 +1,237 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../../tools/testing/postgres';
 import { provisionAgent } from '../agents/provision';
+import { appendAudit } from '../audit/log';
+import { issueApiToken } from '../auth/api-token';
+import { systemClock } from '../clock';
+import { createGrant } from '../grants/store';
 import { createOrg } from '../orgs/store';
 import { createUnit } from '../units/store';
-import { withOrg } from './database';
+import { createUser } from '../users/store';
+import { withOrg, withScope, type Scope } from './database';
 import { createTestDatabase, type TestDatabase } from './testing';
+
+/*
+ * Tenant isolation at the database level, proven over the catalog: every table in the public
+ * schema is found in pg_class, must be row-level secured (enabled, forced, with a policy) unless
+ * it is on the allowlist below, is filled for two orgs, and is then attacked with raw SQL as the
+ * application role. A new table without a policy, or one this file does not fill, fails here.
+ */
+
+/** Tables without row-level security, on purpose. */
+const NOT_TENANT_DATA: Record<string, string> = {
+  orgs: 'the directory of client organisations (names, settings); the app reads it to decide who may enter which org',
+  kysely_migration: "Kysely's migration bookkeeping (owner only)",
+  kysely_migration_lock: "Kysely's migration lock (owner only)",
+};
+/** Tables without org_id: they belong to one user (rmm.user_id), and this is the owning column. */
+const USER_OWNED: Record<string, string> = { api_tokens: 'user_id', workspace_items: 'owner_id' };
+/** Tables whose org_id NULL rows are visible outside any org (migration 0002): staff, the platform audit chain. */
+const PLATFORM_ROWS = new Set(['users', 'audit_log', 'audit_heads', 'audit_checkpoints']);
+
+interface Tenant {
+  orgId: string;
+  unitId: string;
+  userId: string;
+}
+
+/** One of everything, in one org: units, agents, a user with a token and a grant, a shared workspace item, audit entries, a purge checkpoint. */
+async function seedTenant(database: TestDatabase, name: string): Promise<Tenant> {
+  const { db } = database;
+  const orgId = (await createOrg(db, name)).id;
+  const actor = { type: 'system' as const };
+  // An old entry first, purged below so the org also has a checkpoint.
+  await withOrg(db, orgId, (tx) => appendAudit(tx, { orgId, actor, action: 'org.created', details: { name }, time: new Date('2001-01-01T00:00:00Z') }));
+  await withOrg(db, orgId, (tx) => sql`SELECT * FROM rmm_audit_purge(${orgId}, ${new Date('2002-01-01T00:00:00Z')})`.execute(tx));
+  const unitId = (await withOrg(db, orgId, (tx) => createUnit(tx, { orgId, parentId: null, name: `${name} site` }))).id;
+  await withOrg(db, orgId, (tx) => provisionAgent(tx, { orgId, unitId }));
+  const userId = (await withOrg(db, orgId, (tx) => createUser(tx, { orgId, displayName: `${name} tech`, email: `tech@${orgId}.test` }))).id;
+  await issueApiToken(db, systemClock, { userId, auditOrgId: orgId, label: 'rls', actor });
+  await withOrg(db, orgId, (tx) => createGrant(tx, { orgId, userId, role: 'tech', unitId, createdBy: null }));
+  await withScope(db, { orgId, userId }, async (tx) => {
+    const item = await tx.insertInto('workspace_items')
+      .values({ owner_id: userId, kind: 'note', title: 'shared', language: null, body: name, updated_at: new Date() })
+      .returning('id').executeTakeFirstOrThrow();
+    await tx.insertInto('workspace_shares').values({ org_id: orgId, item_id: item.id, unit_id: unitId, shared_by: userId }).execute();
+    await tx.insertInto('workspace_items').values({ owner_id: userId, kind: 'note', title: 'private', language: null, body: name, updated_at: new Date() }).execute();
+  });
+  return { orgId, unitId, userId };
+}
+
+type Attempt = { ok: true; rows: Record<string, unknown>[]; affected: number } | { ok: false; error: string };
 
 describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
   let database: TestDatabase;
-  let orgA: string;
-  let orgB: string;
-  let unitB: string;
+  let a: Tenant;
+  let b: Tenant;
+  let tables: Array<{ name: string; hasOrgId: boolean }>;
+
+  /** Raw SQL as rmm_app in its own transaction; a refusal is an outcome, not a test failure. */
+  const attempt = (scope: Scope, text: string, params: unknown[] = []): Promise<Attempt> =>
+    withScope(database.db, scope, async (tx) => {
+      const result = await tx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, params));
+      return { ok: true as const, rows: result.rows, affected: Number(result.numAffectedRows ?? 0n) };
+    }).catch((err: unknown) => ({ ok: false as const, error: err instanceof Error ? err.message : String(err) }));
+  /** A fingerprint of one org's rows, read as the owner past RLS. */
+  const fingerprint = async (table: string, orgId: string) =>
+    (await database.ownerQuery(`SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) AS h FROM ${table} t WHERE org_id = $1`, [orgId]))[0];
 
   beforeAll(async () => {
     database = await createTestDatabase(kind);
-    const { db } = database;
-    orgA = (await createOrg(db, 'Clinic A')).id;
-    orgB = (await createOrg(db, 'Clinic B')).id;
-    const unitA = (await withOrg(db, orgA, (tx) => createUnit(tx, { orgId: orgA, parentId: null, name: 'A site' }))).id;
-    unitB = (await withOrg(db, orgB, (tx) => createUnit(tx, { orgId: orgB, parentId: null, name: 'B site' }))).id;
-    await withOrg(db, orgA, (tx) => provisionAgent(tx, { orgId: orgA, unitId: unitA }));
-    await withOrg(db, orgB, (tx) => provisionAgent(tx, { orgId: orgB, unitId: unitB }));
+    a = await seedTenant(database, 'Clinic A');
+    b = await seedTenant(database, 'Clinic B');
+    await withScope(database.db, {}, async (tx) => {
+      await createUser(tx, { orgId: null, displayName: 'MSP staff', email: 'staff@msp.test', platformAdmin: true });
+      await appendAudit(tx, { orgId: null, actor: { type: 'system' }, action: 'auth.sign_in_failed', details: { method: 'api_token', reason: 'unknown token' }, time: new Date() });
+    });
+    const rows = await database.ownerQuery(
+      `SELECT c.relname AS name, EXISTS (SELECT 1 FROM pg_attribute x WHERE x.attrelid = c.oid AND x.attname = 'org_id' AND NOT x.attisdropped) AS has_org_id
+       FROM pg_class c WHERE c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace ORDER BY 1`,
+    );
+    tables = rows.map((r) => ({ name: String(r.name), hasOrgId: r.has_org_id === true })).filter((t) => !(t.name in NOT_TENANT_DATA));
   });
   afterAll(async () => database?.close());
 
-  it('runs application queries as rmm_app, which cannot bypass row-level security', async () => {
+  it('runs application queries as rmm_app, which cannot bypass row-level security and owns no table', async () => {
     const result = await sql<{ who: string; bypass: boolean; superuser: boolean }>`
       SELECT current_user AS who, rolbypassrls AS bypass, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user
     `.execute(database.db);
     expect(result.rows[0]).toEqual({ who: 'rmm_app', bypass: false, superuser: false });
+    const owned = await database.ownerQuery(`SELECT relname FROM pg_class WHERE relowner = 'rmm_app'::regrole AND relnamespace = 'public'::regnamespace`);
+    expect(owned).toEqual([]);
   });
 
-  it('a query with no org set sees no tenant rows at all', async () => {
-    const units = await database.db.selectFrom('units').selectAll().execute();
-    const agents = await database.db.selectFrom('agents').selectAll().execute();
-    expect(units).toEqual([]);
-    expect(agents).toEqual([]);
+  it('finds the tenant tables in the catalog', () => {
+    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['agents', 'api_tokens', 'audit_checkpoints', 'audit_heads', 'audit_log', 'grants', 'units', 'users', 'workspace_items', 'workspace_shares']));
   });
 
-  it('raw SQL scoped to org A cannot read, update or delete org B rows in any tenant table', async () => {
-    const tables = await database.ownerQuery(
-      `SELECT c.relname AS name FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-       WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace AND a.attname = 'org_id' ORDER BY 1`,
-    );
-    const names = tables.map((t) => String(t.name));
-    expect(names).toEqual(expect.arrayContaining(['agents', 'units']));
-    for (const table of names) {
-      const ownRows = await withOrg(database.db, orgA, async (tx) => {
-        const seen = await sql<{ org_id: string }>`SELECT org_id FROM ${sql.table(table)}`.execute(tx);
-        const updated = await sql`UPDATE ${sql.table(table)} SET org_id = org_id WHERE org_id = ${orgB}`.execute(tx);
-        const deleted = await sql`DELETE FROM ${sql.table(table)} WHERE org_id = ${orgB}`.execute(tx);
-        return { seen: seen.rows, updated: Number(updated.numAffectedRows ?? 0n), deleted: Number(deleted.numAffectedRows ?? 0n) };
-      });
-      expect(ownRows.seen.every((r) => r.org_id === orgA), `${table}: saw another org's rows`).toBe(true);
-      expect(ownRows.seen.length, `${table}: should see its own rows`).toBeGreaterThan(0);
-      expect(ownRows.updated, `${table}: updated org B rows`).toBe(0);
-      expect(ownRows.deleted, `${table}: deleted org B rows`).toBe(0);
+  /** Tables outside the allowlist that lack RLS enabled, forced, or a policy. */
+  const unsecuredTables = async () =>
+    (await database.ownerQuery(
+      `SELECT c.relname AS name FROM pg_class c
+       WHERE c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace
+         AND NOT (c.relrowsecurity AND c.relforcerowsecurity AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))
+       ORDER BY 1`,
+    )).map((r) => String(r.name)).filter((name) => !(name in NOT_TENANT_DATA));
+
+  it('every table outside the allowlist has row-level security enabled and forced, with a policy', async () => {
+    expect(await unsecuredTables()).toEqual([]);
+  });
+
+  it('a new table without a policy, or with RLS not forced, is caught by the check above', async () => {
+    try {
+      await database.ownerQuery('CREATE TABLE rls_probe_plain (org_id uuid)');
+      await database.ownerQuery('CREATE TABLE rls_probe_unforced (org_id uuid)');
+      await database.ownerQuery('ALTER TABLE rls_probe_unforced ENABLE ROW LEVEL SECURITY');
+      await database.ownerQuery('CREATE POLICY p ON rls_probe_unforced USING (org_id = rmm_current_org())');
+      expect(await unsecuredTables()).toEqual(['rls_probe_plain', 'rls_probe_unforced']);
+    } finally {
+      await database.ownerQuery('DROP TABLE IF EXISTS rls_probe_plain, rls_probe_unforced');
     }
-    const bRows = await database.ownerQuery(`SELECT count(*)::int AS n FROM agents WHERE org_id = $1`, [orgB]);
-    expect(bRows[0]?.n).toBe(1);
   });
 
-  it('every table with org_id has row-level security enabled and forced with a policy', async () => {
-    const rows = await database.ownerQuery(
-      `SELECT c.relname AS name, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
-              (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
-       FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-       WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace AND a.attname = 'org_id'`,
+  it('every table is either org-scoped (org_id) or owned by a user, and the test fills it for both orgs', async () => {
+    for (const table of tables) {
+      if (table.hasOrgId) {
+        for (const tenant of [a, b]) expect(Number((await fingerprint(table.name, tenant.orgId))?.n), `${table.name}: seed rows for it in seedTenant()`).toBeGreaterThan(0);
+      } else {
+        const column = USER_OWNED[table.name];
+        expect(column, `${table.name} has no org_id: give it one, or list its owning column in USER_OWNED`).toBeDefined();
+        for (const tenant of [a, b]) {
+          const rows = await database.ownerQuery(`SELECT count(*)::int AS n FROM ${table.name} WHERE ${column} = $1`, [tenant.userId]);
+          expect(Number(rows[0]?.n), `${table.name}: seed rows for it in seedTenant()`).toBeGreaterThan(0);
+        }
+      }
+    }
+  });
+
+  it('raw SQL scoped to org A cannot read, update, move or delete org B rows in any table with org_id', async () => {
+    const scopeA = { orgId: a.orgId, userId: a.userId };
+    for (const { name } of tables.filter((t) => t.hasOrgId)) {
+      const before = await fingerprint(name, b.orgId);
+      const seen = await attempt(scopeA, `SELECT org_id FROM ${name}`);
+      expect(seen.ok, name).toBe(true);
+      const orgsSeen = new Set(seen.ok ? seen.rows.map((r) => r.org_id) : []);
+      expect(orgsSeen.has(a.orgId), `${name}: should see its own rows`).toBe(true);
+      expect(orgsSeen.has(b.orgId), `${name}: saw org B's rows`).toBe(false);
+      if (orgsSeen.has(null)) expect(name, `${name}: shows rows of no org inside an org`).toBe('users');
+      expect(await attempt(scopeA, `SELECT 1 FROM ${name} WHERE org_id = $1`, [b.orgId]), name).toMatchObject({ ok: true, rows: [] });
+
+      for (const statement of [
+        `UPDATE ${name} SET org_id = org_id WHERE org_id = '${b.orgId}'`,
+        `DELETE FROM ${name} WHERE org_id = '${b.orgId}'`,
+        `UPDATE ${name} SET org_id = '${b.orgId}' WHERE org_id = '${a.orgId}'`,
+      ]) {
+        const outcome = await attempt(scopeA, statement);
+        // Refused outright (no privilege, append-only, policy check) or matched nothing.
+        if (outcome.ok) expect(outcome.affected, statement).toBe(0);
+      }
+      expect(await fingerprint(name, b.orgId), `${name}: org B's rows changed`).toEqual(before);
+    }
+  });
+
+  it('a user’s own rows (API tokens, workspace items) are hidden from another user of another org, and of the same org', async () => {
+    const colleague = (await withOrg(database.db, a.orgId, (tx) => createUser(tx, { orgId: a.orgId, displayName: 'Colleague', email: 'colleague@a.test' }))).id;
+    for (const [table, column] of Object.entries(USER_OWNED)) {
+      for (const scope of [{ orgId: a.orgId, userId: a.userId }, { orgId: a.orgId, userId: colleague }, { userId: a.userId }]) {
+        const victim = b.userId;
+        const seen = await attempt(scope, `SELECT ${column} AS owner FROM ${table} WHERE ${column} = $1`, [victim]);
+        expect(seen, `${table} ${JSON.stringify(scope)}`).toMatchObject({ ok: true, rows: [] });
+        for (const statement of [`UPDATE ${table} SET ${column} = ${column} WHERE ${column} = '${victim}'`, `DELETE FROM ${table} WHERE ${column} = '${victim}'`]) {
+          const outcome = await attempt(scope, statement);
+          if (outcome.ok) expect(outcome.affected, `${statement} ${JSON.stringify(scope)}`).toBe(0);
+        }
+      }
+      // The colleague in the same org sees none of A's tokens, and of A's items only the one shared into the org.
+      const visible = await attempt({ orgId: a.orgId, userId: colleague }, `SELECT ${column} AS owner FROM ${table}`);
+      const expected = table === 'workspace_items' ? 1 : 0;
+      expect(visible.ok && visible.rows.filter((r) => r.owner === a.userId).length, table).toBe(expected);
+    }
+  });
+
+  it('a query with no org set sees no tenant rows: only staff users and the platform audit chain', async () => {
+    for (const { name, hasOrgId } of tables) {
+      const seen = await attempt({}, hasOrgId ? `SELECT org_id FROM ${name}` : `SELECT 1 FROM ${name}`);
+      expect(seen.ok, name).toBe(true);
+      const rows = seen.ok ? seen.rows : [];
+      if (!hasOrgId || !PLATFORM_ROWS.has(name)) expect(rows, name).toEqual([]);
+      else expect(rows.every((r) => r.org_id === null), name).toBe(true);
+    }
+    expect(await database.db.selectFrom('units').selectAll().execute()).toEqual([]);
+    expect(await database.db.selectFrom('agents').selectAll().execute()).toEqual([]);
+  });
+
+  it('the app role cannot UPDATE, DELETE or TRUNCATE the audit log, not even in its own org', async () => {
+    const scopeA = { orgId: a.orgId };
+    for (const statement of ['UPDATE audit_log SET actor_name = actor_name', 'DELETE FROM audit_log', 'TRUNCATE audit_log']) {
+      const outcome = await attempt(scopeA, statement);
+      expect(outcome.ok, statement).toBe(false);
+    }
+    const privileges = await database.ownerQuery(
+      `SELECT has_table_privilege('rmm_app', 'audit_log', 'UPDATE') AS u, has_table_privilege('rmm_app', 'audit_log', 'DELETE') AS d, has_table_privilege('rmm_app', 'audit_log', 'TRUNCATE') AS t`,
     );
-    for (const row of rows) expect(row, String(row.name)).toMatchObject({ enabled: true, forced: true, policies: expect.any(Number) });
-    expect(rows.every((r) => Number(r.policies) > 0)).toBe(true);
+    expect(privileges[0]).toEqual({ u: false, d: false, t: false });
   });
 
-  it('org A cannot insert a row claiming to belong to org B', async () => {
-    await expect(
-      withOrg(database.db, orgA, (tx) => createUnit(tx, { orgId: orgB, parentId: null, name: 'smuggled' })),
-    ).rejects.toThrow(/row-level security/);
+  it('org A cannot insert rows claiming to belong to org B', async () => {
+    await expect(withOrg(database.db, a.orgId, (tx) => createUnit(tx, { orgId: b.orgId, parentId: null, name: 'smuggled' }))).rejects.toThrow(/row-level security/);
+    await expect(withOrg(database.db, a.orgId, (tx) => createGrant(tx, { orgId: b.orgId, userId: a.userId, role: 'tech', unitId: null, createdBy: null }))).rejects.toThrow();
+    await expect(withOrg(database.db, a.orgId, (tx) =>
+      appendAudit(tx, { orgId: b.orgId, actor: { type: 'system' }, action: 'org.entered', time: new Date() }),
+    )).rejects.toThrow(/row-level security/);
+    const share = await attempt({ orgId: a.orgId, userId: a.userId },
+      `INSERT INTO workspace_shares (org_id, item_id, unit_id, shared_by) SELECT '${b.orgId}', id, '${b.unitId}', owner_id FROM workspace_items WHERE title = 'private'`);
+    expect(share.ok).toBe(false);
   });
 
   it('a unit cannot hang under a parent of another org', async () => {
-    await expect(
-      withOrg(database.db, orgA, (tx) => createUnit(tx, { orgId: orgA, parentId: unitB, name: 'cross-org child' })),
-    ).rejects.toThrow(/foreign key/);
+    await expect(withOrg(database.db, a.orgId, (tx) => createUnit(tx, { orgId: a.orgId, parentId: b.unitId, name: 'cross-org child' }))).rejects.toThrow(/foreign key/);
   });
 
   it('the app role cannot drop RLS or alter tables it does not own', async () => {
-    await expect(sql`ALTER TABLE agents DISABLE ROW LEVEL SECURITY`.execute(database.db)).rejects.toThrow(/must be owner/);
+    for (const { name } of tables) {
+      await expect(sql.raw(`ALTER TABLE ${name} DISABLE ROW LEVEL SECURITY`).execute(database.db), name).rejects.toThrow(/must be owner/);
+    }
   });
 });
