@@ -1,5 +1,6 @@
 import https from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { ErrorBody } from '../protocol/errors';
 import { ConsoleError } from './console-error';
@@ -9,19 +10,40 @@ import { connectionError, type TrustResolver } from './server-trust';
 /*
  * HTTPS client for the server's REST API. Trust is pinned (see server-trust.ts), the credential
  * comes from a CredentialSource, and every body is parsed with the protocol's zod schemas.
+ * Downloads (audit exports) hand back the response stream instead of buffering it.
  */
+
+export type ApiMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface ApiDownload {
+  headers: IncomingHttpHeaders;
+  body: Readable;
+}
 
 export interface ApiClient {
   get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>>;
+  /** A change: sends `body` as JSON (when given) and parses the answer with `schema`. */
+  send<S extends z.ZodType>(method: ApiMethod, path: string, body: unknown, schema: S): Promise<z.output<S>>;
+  /** GET whose 2xx body is streamed to the caller; `signal` aborts the transfer. */
+  download(path: string, options: { signal: AbortSignal; accept: string }): Promise<ApiDownload>;
 }
 
 export interface ApiClientOptions {
   serverUrl: URL;
   trust: TrustResolver;
   credentials: CredentialSource;
+  /** How long a connection may stay silent before the request is abandoned. */
   timeoutMs?: number;
-  /** Answers larger than this are refused rather than buffered. */
+  /** JSON answers larger than this are refused rather than buffered. */
   maxResponseBytes?: number;
+}
+
+/** Error bodies of downloads are read up to this size, the rest is dropped. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** Builds `/api/a/b` from segments, each URI-encoded so an id can never change the path. */
+export function apiPath(...segments: string[]): string {
+  return `/api/${segments.map((segment) => encodeURIComponent(segment)).join('/')}`;
 }
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
@@ -31,58 +53,92 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const maxBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
 
-  return {
-    async get(path, schema) {
-      const url = new URL(path, options.serverUrl);
-      if (url.origin !== options.serverUrl.origin) throw new ConsoleError('bad_request', 'path leaves the server');
-      const [tlsOptions, authorization] = await Promise.all([
-        options.trust.tlsOptions(),
-        options.credentials.authorizationHeader(),
-      ]);
-      let response: { status: number; body: string };
-      try {
-        response = await request(url, {
+  const resolveUrl = (path: string): URL => {
+    const url = new URL(path, options.serverUrl);
+    if (url.origin !== options.serverUrl.origin) throw new ConsoleError('bad_request', 'path leaves the server');
+    return url;
+  };
+
+  /** Starts a request once trust and credential are ready; maps socket failures to console errors. */
+  async function open(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal): Promise<{ req: ReturnType<typeof https.request>; res: IncomingMessage }> {
+    const [tlsOptions, authorization] = await Promise.all([options.trust.tlsOptions(), options.credentials.authorizationHeader()]);
+    try {
+      return await new Promise((resolve, reject) => {
+        const req = https.request(url, {
           ...tlsOptions,
-          method: 'GET',
-          headers: { authorization, accept: 'application/json' },
+          method,
+          headers: { ...headers, authorization },
           timeout: timeoutMs,
           agent: false,
-        }, maxBytes);
-      } catch (error) {
-        const mapped = connectionError(error);
-        if (mapped.code === 'tls_untrusted') options.trust.invalidate();
-        throw mapped;
+          signal,
+        });
+        req.once('response', (res) => resolve({ req, res }));
+        req.on('timeout', () => req.destroy(new ConsoleError('server_unreachable', 'the server did not answer in time')));
+        req.on('error', reject);
+        req.end(body);
+      });
+    } catch (error) {
+      if (signal?.aborted) throw new ConsoleError('bad_request', 'cancelled', { cause: error });
+      const mapped = connectionError(error);
+      if (mapped.code === 'tls_untrusted') options.trust.invalidate();
+      throw mapped;
+    }
+  }
+
+  async function json<S extends z.ZodType>(method: string, path: string, body: unknown, schema: S): Promise<z.output<S>> {
+    const url = resolveUrl(path);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    const { req, res } = await open(url, method, headers, payload);
+    let text: string;
+    try {
+      text = await readBody(req, res, maxBytes);
+    } catch (error) {
+      throw connectionError(error);
+    }
+    const parsed = parseJson(text);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) throw errorFromResponse(status, parsed);
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      throw new ConsoleError('invalid_response', `unexpected response from ${method} ${url.pathname}`);
+    }
+    return result.data;
+  }
+
+  return {
+    get: (path, schema) => json('GET', path, undefined, schema),
+    send: (method, path, body, schema) => json(method, path, body, schema),
+    async download(path, { signal, accept }) {
+      const url = resolveUrl(path);
+      const { req, res } = await open(url, 'GET', { accept }, undefined, signal);
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status > 299) {
+        const text = await readBody(req, res, MAX_ERROR_BODY_BYTES).catch(() => '');
+        throw errorFromResponse(status, parseJson(text));
       }
-      const json = parseJson(response.body);
-      if (response.status < 200 || response.status > 299) throw errorFromResponse(response.status, json);
-      const parsed = schema.safeParse(json);
-      if (!parsed.success) {
-        throw new ConsoleError('invalid_response', `unexpected response from GET ${url.pathname}`);
-      }
-      return parsed.data;
+      // Silence after the headers is bounded by the request timeout, which destroys the stream.
+      return { headers: res.headers, body: res };
     },
   };
 }
 
-function request(url: URL, options: https.RequestOptions, maxBytes: number): Promise<{ status: number; body: string }> {
+function readBody(req: ReturnType<typeof https.request>, res: IncomingMessage, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, options, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBytes) {
-          req.destroy(new ConsoleError('invalid_response', 'response too large'));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.destroy(new ConsoleError('invalid_response', 'response too large'));
+        return;
+      }
+      chunks.push(chunk);
     });
-    req.on('timeout', () => req.destroy(new ConsoleError('server_unreachable', 'the server did not answer in time')));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
     req.on('error', reject);
-    req.end();
   });
 }
 

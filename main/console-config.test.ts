@@ -10,7 +10,17 @@ describe('console configuration', () => {
     const config = loadConsoleConfig({ ...base, RMM_CA_FILE: '/etc/rmm/ca.pem' });
     expect(config.serverUrl.href).toBe('https://127.0.0.1:8443/');
     expect(config.trust).toEqual({ caFile: '/etc/rmm/ca.pem', fingerprint: undefined });
-    expect(config.operatorTokenFile).toBe('/run/rmm/token');
+    expect(config.tokenFile).toBe('/run/rmm/token');
+    expect(config.exportDir).toBeUndefined();
+  });
+
+  it('prefers a user token file over the operator token, and needs one of them', () => {
+    const config = loadConsoleConfig({ ...base, RMM_CA_FILE: 'x', RMM_TOKEN_FILE: '/home/tech/.rmm-token', RMM_EXPORT_DIR: '/tmp/exports' });
+    expect(config.tokenFile).toBe('/home/tech/.rmm-token');
+    expect(config.exportDir).toBe('/tmp/exports');
+    const { RMM_OPERATOR_TOKEN_FILE: _operator, ...noToken } = base;
+    expect(() => loadConsoleConfig({ ...noToken, RMM_CA_FILE: 'x' })).toThrow(/RMM_TOKEN_FILE/);
+    expect(loadConsoleConfig({ ...noToken, RMM_CA_FILE: 'x', RMM_TOKEN_FILE: '/t' }).tokenFile).toBe('/t');
   });
 
   it('refuses plain http, no trust source, and both trust sources at once', () => {

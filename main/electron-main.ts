@@ -1,4 +1,4 @@
-import { app, BrowserWindow, ipcMain, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AppLocation } from './app-location';
@@ -25,6 +25,14 @@ if (!app.requestSingleInstanceLock()) app.quit();
 app.on('web-contents-created', (_event, contents) => hardenWebContents(contents));
 
 let services: ConsoleServices | undefined;
+let mainWindow: BrowserWindow | undefined;
+
+/** Audit exports ask where to save with the native dialog, attached to the console window. */
+async function chooseExportFile(suggestedName: string): Promise<string | null> {
+  const options = { defaultPath: path.join(app.getPath('documents'), suggestedName), properties: ['createDirectory', 'showOverwriteConfirmation'] as Array<'createDirectory' | 'showOverwriteConfirmation'> };
+  const result = mainWindow ? await dialog.showSaveDialog(mainWindow, options) : await dialog.showSaveDialog(options);
+  return result.canceled || !result.filePath ? null : result.filePath;
+}
 
 async function start(): Promise<void> {
   const config = loadConsoleConfig(process.env);
@@ -32,9 +40,10 @@ async function start(): Promise<void> {
     serverUrl: config.serverUrl,
     caFile: config.trust.caFile,
     fingerprint: config.trust.fingerprint,
-    operatorTokenFile: config.operatorTokenFile,
+    tokenFile: config.tokenFile,
     host: 'electron',
     version: app.getVersion(),
+    exports: { chooseFile: chooseExportFile },
   });
 
   hardenSession(session.defaultSession, appLocation);
@@ -46,6 +55,7 @@ async function start(): Promise<void> {
   services.start();
 
   const main = windows.create({ title: 'RMM Console' });
+  mainWindow = main;
   app.on('second-instance', () => {
     if (main.isMinimized()) main.restore();
     main.focus();

@@ -8,7 +8,11 @@ import {
   type IpcHandlerMap,
 } from '../protocol/ipc-contract';
 import type { ApiClient } from './api-client';
+import { createAuditHandlers } from './audit-handlers';
+import type { AuditExporter } from './audit-export';
 import type { ConsoleFeed } from './console-feed';
+import { createOrgHandlers } from './org-handlers';
+import { createWorkspaceHandlers } from './workspace-handlers';
 
 /*
  * The handler map: one function per IPC channel, built from node-testable services. Electron's
@@ -19,6 +23,7 @@ export interface HandlerDeps {
   api: ApiClient;
   feed: ConsoleFeed;
   appInfo: AppInfo;
+  exporter: AuditExporter;
 }
 
 export function createHandlers(deps: HandlerDeps): IpcHandlerMap {
@@ -35,6 +40,9 @@ export function createHandlers(deps: HandlerDeps): IpcHandlerMap {
       return { orgId };
     },
     'connection.get': async () => feed.state(),
+    ...createOrgHandlers(api),
+    ...createWorkspaceHandlers(api),
+    ...createAuditHandlers(api, deps.exporter),
   };
 }
 

@@ -11,6 +11,7 @@ import {
   type SenderPolicy,
 } from './ipc-register';
 import * as fixtures from './test-support/console-fixtures';
+import { completeHandlers } from './test-support/handler-map';
 
 const INDEX = 'file:///opt/rmm-console/resources/app/dist/renderer/index.html';
 const app: AppLocation = { kind: 'file', indexUrl: INDEX };
@@ -35,7 +36,7 @@ function fakeIpcMain() {
 }
 
 function fakeHandlers(): IpcHandlerMap {
-  return {
+  return completeHandlers({
     'app.info': async () => ({ name: 'RMM Console', version: '0.1.0', serverOrigin: 'https://rmm.test', host: 'electron' }),
     'orgs.list': async () => ({ orgs: fixtures.orgs }),
     'units.list': async () => ({ units: fixtures.units }),
@@ -43,7 +44,7 @@ function fakeHandlers(): IpcHandlerMap {
     'agents.get': async () => fixtures.agentADetail,
     'console.subscribe': async ({ orgId }) => ({ orgId }),
     'connection.get': async () => ({ state: 'online', detail: 'connected' }),
-  };
+  });
 }
 
 const topFrame = (url: string, senderId = OUR_WINDOW): InvokeEventLike => ({

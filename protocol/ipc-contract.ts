@@ -1,5 +1,28 @@
 import { z } from 'zod';
-import { AgentDetail, AgentList, AgentParams, AgentSummary, OrgList, OrgParams, UnitList } from './api';
+import {
+  AuditExportQuery,
+  AuditPage,
+  AuditQuery,
+  CreateGrantBody,
+  CreateUnitBody,
+  CreateUserBody,
+  CreateWorkspaceItemBody,
+  Grant,
+  GrantList,
+  GrantParams,
+  Me,
+  OrgAccess,
+  OrgSettings,
+  SharedItemList,
+  UnitParams,
+  UpdateWorkspaceItemBody,
+  User,
+  UserList,
+  WorkspaceItem,
+  WorkspaceItemList,
+  WorkspaceItemParams,
+} from './access';
+import { AgentDetail, AgentList, AgentParams, AgentSummary, OrgList, OrgParams, Unit, UnitList } from './api';
 import { ErrorCode } from './errors';
 
 /*
@@ -49,6 +72,37 @@ export type ConnectionState = z.infer<typeof ConnectionState>;
 
 const NoRequest = z.object({}).strict();
 
+export const AuditExportFormat = AuditExportQuery.shape.format.unwrap();
+export type AuditExportFormat = z.infer<typeof AuditExportFormat>;
+
+/** What `audit.export` answers: the export runs on in main and reports through `audit.exportProgress`. */
+export const AuditExportStarted = z.object({
+  /** null when nobody chose a destination (the save dialog was dismissed). */
+  exportId: z.uuid().nullable(),
+  /** Where the file will be once done (absolute path on the console's machine). */
+  file: z.string().nullable(),
+});
+export type AuditExportStarted = z.infer<typeof AuditExportStarted>;
+
+export const AuditExportProgress = z.object({
+  exportId: z.uuid(),
+  orgId: z.uuid(),
+  format: AuditExportFormat,
+  state: z.enum(['running', 'done', 'failed', 'cancelled']),
+  /** Entries written to the file so far. */
+  written: z.number().int().nonnegative(),
+  /** Entries the server said it will send (X-Audit-Entries), null when it did not say. */
+  total: z.number().int().nonnegative().nullable(),
+  file: z.string(),
+  error: IpcError.nullable(),
+});
+export type AuditExportProgress = z.infer<typeof AuditExportProgress>;
+
+const ShareRequest = UnitParams.extend({ itemId: z.uuid() }).strict();
+/** Answer of share and unshare: where the item now is (or no longer is) shared. */
+export const ShareChange = z.object({ itemId: z.uuid(), orgId: z.uuid(), unitId: z.uuid(), shared: z.boolean() });
+export type ShareChange = z.infer<typeof ShareChange>;
+
 /** Invoke-style calls: the renderer sends `request`, main answers `IpcResult<response>`. */
 export const ipcContract = {
   'app.info': { request: NoRequest, response: AppInfo },
@@ -60,6 +114,42 @@ export const ipcContract = {
   'console.subscribe': { request: OrgParams.strict(), response: z.object({ orgId: z.uuid() }) },
   /** The live feed's state right now, so a renderer that loads late need not wait for an event. */
   'connection.get': { request: NoRequest, response: ConnectionState },
+
+  /** The signed-in user (until Azure AD: the owner of the API token). */
+  'me.get': { request: NoRequest, response: Me },
+  /** Switch into an org: audited by the server (org.entered); answers what the caller may do there. */
+  'orgs.enter': { request: OrgParams.strict(), response: OrgAccess },
+  /** What the caller may do in an org, e.g. after creating a unit. */
+  'orgs.access': { request: OrgParams.strict(), response: OrgAccess },
+  'settings.get': { request: OrgParams.strict(), response: OrgSettings },
+  'settings.update': { request: OrgParams.extend(OrgSettings.shape).strict(), response: OrgSettings },
+
+  'units.create': { request: OrgParams.extend(CreateUnitBody.shape).strict(), response: Unit },
+  'units.rename': { request: UnitParams.extend({ name: z.string().trim().min(1).max(200) }).strict(), response: Unit },
+  'units.activate': { request: UnitParams.strict(), response: Unit },
+  'units.deactivate': { request: UnitParams.strict(), response: Unit },
+
+  'users.list': { request: OrgParams.strict(), response: UserList },
+  'users.create': { request: OrgParams.extend(CreateUserBody.shape).strict(), response: User },
+  'grants.list': { request: OrgParams.strict(), response: GrantList },
+  'grants.create': { request: OrgParams.extend(CreateGrantBody.shape).strict(), response: Grant },
+  'grants.revoke': { request: GrantParams.strict(), response: Grant },
+
+  /** The caller's own workspace items (with where each is shared). */
+  'workspace.list': { request: NoRequest, response: WorkspaceItemList },
+  'workspace.create': { request: CreateWorkspaceItemBody, response: WorkspaceItem },
+  'workspace.update': { request: WorkspaceItemParams.extend(UpdateWorkspaceItemBody.shape).strict(), response: WorkspaceItem },
+  'workspace.delete': { request: WorkspaceItemParams.strict(), response: WorkspaceItemParams },
+  'workspace.share': { request: ShareRequest, response: ShareChange },
+  'workspace.unshare': { request: ShareRequest, response: ShareChange },
+  /** Items other users shared into units of this org that the caller may read. */
+  'workspace.shared': { request: OrgParams.strict(), response: SharedItemList },
+
+  /** One page of the org's audit log, newest first; `before` pages back (keyset). */
+  'audit.list': { request: OrgParams.extend(AuditQuery.shape).strict(), response: AuditPage },
+  /** Streams the org's audit log to a file in main; progress arrives as `audit.exportProgress`. */
+  'audit.export': { request: OrgParams.extend(AuditExportQuery.shape).strict(), response: AuditExportStarted },
+  'audit.cancelExport': { request: z.object({ exportId: z.uuid() }).strict(), response: z.object({ exportId: z.uuid(), cancelled: z.boolean() }) },
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
 /** Events pushed from main to the renderer. */
@@ -67,6 +157,7 @@ export const ipcEvents = {
   'agent.status': z.object({ agent: AgentSummary }),
   'agent.inventory': z.object({ agent: AgentDetail }),
   'connection.state': ConnectionState,
+  'audit.exportProgress': AuditExportProgress,
 } as const satisfies Record<string, z.ZodType>;
 
 export type IpcChannel = keyof typeof ipcContract;

@@ -1,16 +1,20 @@
 import { api } from './api';
+import { useAccessStore } from './stores/access-store';
 import { useAgentStore } from './stores/agent-store';
+import { useAuditStore } from './stores/audit-store';
 import { useConnectionStore } from './stores/connection-store';
+import { useIdentityStore } from './stores/identity-store';
 import { useOrgStore } from './stores/org-store';
 
 /*
- * What happens across stores: opening an org loads its units and agents and moves the live
- * subscription; events from main update the stores; coming back online reloads what may have
- * been missed while offline.
+ * What happens across stores: opening an org enters it on the server (audited; answers what the
+ * user may do there), loads its units and agents and moves the live subscription; events from
+ * main update the stores; coming back online reloads what may have been missed while offline.
  */
 
 export async function openOrg(orgId: string): Promise<void> {
   await Promise.all([
+    useAccessStore.getState().enter(orgId),
     useOrgStore.getState().selectOrg(orgId),
     useAgentStore.getState().loadAgents(orgId),
     api.subscribe(orgId).catch(() => undefined),
@@ -22,6 +26,7 @@ export function startConsoleSession(): () => void {
   const unsubscribers = [
     api.on('agent.status', ({ agent }) => useAgentStore.getState().applyStatus(agent)),
     api.on('agent.inventory', ({ agent }) => useAgentStore.getState().applyInventory(agent)),
+    api.on('audit.exportProgress', (progress) => useAuditStore.getState().applyExportProgress(progress)),
     api.on('connection.state', (next) => {
       const previous = useConnectionStore.getState().connection.state;
       useConnectionStore.getState().setConnection(next);
@@ -29,6 +34,7 @@ export function startConsoleSession(): () => void {
     }),
   ];
 
+  void useIdentityStore.getState().load();
   void api.appInfo().then((info) => useConnectionStore.getState().setAppInfo(info), () => undefined);
   void api.connectionState().then((state) => useConnectionStore.getState().setConnection(state), () => undefined);
   void useOrgStore

@@ -38,3 +38,30 @@ export function unitWithDescendants(units: readonly Unit[], unitId: string): Set
   }
   return result;
 }
+
+/** "Site › Building › Room": the unit's name after its ancestors', for pickers and grant lists. */
+export function unitPath(units: readonly Unit[], unitId: string): string {
+  const byId = new Map(units.map((unit) => [unit.id, unit]));
+  const names: string[] = [];
+  const seen = new Set<string>();
+  let current = byId.get(unitId);
+  while (current && !seen.has(current.id)) {
+    seen.add(current.id);
+    names.unshift(current.name);
+    current = current.parentId ? byId.get(current.parentId) : undefined;
+  }
+  return names.length > 0 ? names.join(' › ') : 'unknown unit';
+}
+
+/** Units in tree order (parents before children, siblings by name), for pickers. */
+export function unitsInTreeOrder(units: readonly Unit[]): Unit[] {
+  const ordered: Unit[] = [];
+  const walk = (nodes: UnitNode[]): void => {
+    for (const node of nodes) {
+      ordered.push(node.unit);
+      walk(node.children);
+    }
+  };
+  walk(buildUnitTree(units));
+  return ordered;
+}

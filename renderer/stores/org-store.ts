@@ -19,6 +19,8 @@ interface OrgState {
   loadOrgs(): Promise<void>;
   selectOrg(orgId: string): Promise<void>;
   selectUnit(unitId: string | null): void;
+  /** Puts a created or changed unit (the server's answer) into the list. */
+  applyUnit(unit: Unit): void;
 }
 
 export const useOrgStore = create<OrgState>()((set, get) => ({
@@ -53,5 +55,12 @@ export const useOrgStore = create<OrgState>()((set, get) => ({
 
   selectUnit(unitId) {
     set({ selectedUnitId: unitId });
+  },
+
+  applyUnit(unit) {
+    const { selectedOrgId, units } = get();
+    if (unit.orgId !== selectedOrgId) return;
+    const exists = units.some((u) => u.id === unit.id);
+    set({ units: exists ? units.map((u) => (u.id === unit.id ? unit : u)) : [...units, unit] });
   },
 }));

@@ -8,9 +8,10 @@ import type { IpcHandlerMap } from '../../protocol/ipc-contract';
 import { CONTENT_SECURITY_POLICY } from '../../main/content-security-policy';
 import { createEventHub } from '../../main/handlers';
 import * as fixtures from '../../main/test-support/console-fixtures';
+import { completeHandlers } from '../../main/test-support/handler-map';
 import { injectBridge, resolveStatic, startBrowserHost, type BrowserHost } from './index';
 
-const handlers: IpcHandlerMap = {
+const handlers: IpcHandlerMap = completeHandlers({
   'app.info': async () => ({ name: 'RMM Console', version: '0.1.0', serverOrigin: 'https://rmm.test', host: 'browser-host' }),
   'orgs.list': async () => ({ orgs: fixtures.orgs }),
   'units.list': async () => ({ units: fixtures.units }),
@@ -18,7 +19,7 @@ const handlers: IpcHandlerMap = {
   'agents.get': async () => fixtures.agentADetail,
   'console.subscribe': async ({ orgId }) => ({ orgId }),
   'connection.get': async () => ({ state: 'online', detail: 'connected' }),
-};
+});
 
 let dir: string;
 let host: BrowserHost;

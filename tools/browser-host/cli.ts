@@ -9,6 +9,7 @@ import { startBrowserHost } from './index';
  * configured from the same environment variables, served to a local browser.
  *   RMM_SERVER_URL=https://127.0.0.1:8443 RMM_SERVER_FINGERPRINT=... \
  *   RMM_OPERATOR_TOKEN_FILE=.rmm-data/operator-token npx tsx tools/browser-host/cli.ts
+ * RMM_TOKEN_FILE signs in as another user; audit exports go to RMM_EXPORT_DIR (default ./rmm-exports).
  */
 
 export async function runBrowserHost(env: Record<string, string | undefined>): Promise<() => Promise<void>> {
@@ -17,8 +18,9 @@ export async function runBrowserHost(env: Record<string, string | undefined>): P
     serverUrl: config.serverUrl,
     caFile: config.trust.caFile,
     fingerprint: config.trust.fingerprint,
-    operatorTokenFile: config.operatorTokenFile,
+    tokenFile: config.tokenFile,
     host: 'browser-host',
+    exports: { directory: path.resolve(config.exportDir ?? 'rmm-exports') },
   });
   const rendererDir =
     env.RMM_RENDERER_DIR ?? fileURLToPath(new URL('../../dist/renderer', import.meta.url));

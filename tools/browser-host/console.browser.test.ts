@@ -2,8 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IpcHandlerMap } from '../../protocol/ipc-contract';
-import { createEventHub } from '../../main/handlers';
+import { createFakeConsoleBackend } from '../../main/test-support/fake-console-backend';
 import * as fixtures from '../../main/test-support/console-fixtures';
 import { startBrowserHost, type BrowserHost } from './index';
 
@@ -22,21 +21,9 @@ const skipReason = !existsSync(`${rendererDir}/index.html`)
     : undefined;
 if (skipReason) console.warn(`skipping console browser test: ${skipReason}`);
 
-const handlers: IpcHandlerMap = {
-  'app.info': async () => ({ name: 'RMM Console', version: '0.1.0', serverOrigin: 'https://rmm.lakeside.test:8443', host: 'browser-host' }),
-  'orgs.list': async () => ({ orgs: fixtures.orgs }),
-  'units.list': async ({ orgId }) => ({ units: fixtures.units.filter((unit) => unit.orgId === orgId) }),
-  'agents.list': async ({ orgId }) => ({ agents: fixtures.agents.filter((agent) => agent.orgId === orgId) }),
-  'agents.get': async ({ agentId }) => {
-    const summary = fixtures.agents.find((agent) => agent.id === agentId) ?? fixtures.agentA;
-    return agentId === fixtures.AGENT_A_ID ? fixtures.agentADetail : { ...summary, inventory: null, inventoryAt: null };
-  },
-  'console.subscribe': async ({ orgId }) => ({ orgId }),
-  'connection.get': async () => ({ state: 'online', detail: 'connected to rmm.lakeside.test:8443' }),
-};
-
 describe.skipIf(skipReason !== undefined)('console in Chromium through the browser host', () => {
-  const hub = createEventHub();
+  const backend = createFakeConsoleBackend({ role: 'admin' });
+  const { handlers, events: hub } = backend;
   let host: BrowserHost;
   let browser: Browser;
 

@@ -1,0 +1,53 @@
+import { canAt } from '../permissions';
+import { useAccessStore } from '../stores/access-store';
+import { useOrgStore } from '../stores/org-store';
+import { useViewStore, type ConsoleView } from '../stores/view-store';
+
+const VIEWS: Array<{ view: ConsoleView; label: string }> = [
+  { view: 'agents', label: 'Agents' },
+  { view: 'units', label: 'Units' },
+  { view: 'people', label: 'Users & grants' },
+  { view: 'workspace', label: 'Workspace' },
+  { view: 'audit', label: 'Audit log' },
+];
+
+/** Screens the signed-in user may open in this org: people and audit need org-level rights. */
+export function useAvailableViews(): ConsoleView[] {
+  const access = useAccessStore((s) => s.access);
+  return VIEWS.map((v) => v.view).filter((view) => {
+    if (view === 'people') return canAt(access, 'users.read', null);
+    if (view === 'audit') return canAt(access, 'audit.read', null);
+    return true;
+  });
+}
+
+/** The chosen screen, or the agent list when the open org does not allow it. */
+export function useShownView(): ConsoleView {
+  const view = useViewStore((s) => s.view);
+  const available = useAvailableViews();
+  return available.includes(view) ? view : 'agents';
+}
+
+export function ViewTabs() {
+  const selectedOrgId = useOrgStore((s) => s.selectedOrgId);
+  const show = useViewStore((s) => s.show);
+  const current = useShownView();
+  const available = useAvailableViews();
+  if (!selectedOrgId) return null;
+  return (
+    <nav className="view-tabs" aria-label="Screens">
+      {VIEWS.filter((v) => available.includes(v.view)).map(({ view, label }) => (
+        <button
+          key={view}
+          type="button"
+          className={view === current ? 'view-tab selected' : 'view-tab'}
+          aria-current={view === current ? 'page' : undefined}
+          data-testid={`view-${view}`}
+          onClick={() => show(view)}
+        >
+          {label}
+        </button>
+      ))}
+    </nav>
+  );
+}

@@ -1,0 +1,28 @@
+/*
+ * Every control that changes something, or starts an audited export, by its data-testid. Each
+ * also carries data-mutates="true". A control appears only where the signed-in user holds its
+ * permission, so a viewer sees none of them: the browser and end-to-end tests scan for all.
+ */
+export const MUTATING_CONTROL_TEST_IDS = [
+  // units (units.manage / units.activate at the unit; top-level units at the org level)
+  'unit-create',
+  'unit-add-child',
+  'unit-rename',
+  'unit-name-save',
+  'unit-activate',
+  'unit-deactivate',
+  // members and grants (grants.manage)
+  'user-add',
+  'grant-create',
+  'grant-revoke',
+  // personal workspace (scripts.write / notes.write; sharing needs workspace.share at the unit)
+  'workspace-new-script',
+  'workspace-new-note',
+  'workspace-save',
+  'workspace-delete',
+  'workspace-share',
+  'workspace-unshare',
+  // audit (audit.export) and org settings (org.settings)
+  'audit-export',
+  'settings-save',
+] as const;
