@@ -7,6 +7,7 @@ Commands:
   agent     run the endpoint agent (outbound connection to a server)
   migrate   apply database migrations and exit
   user      add users, grant roles, issue API tokens (bootstrap, before Azure AD sign-in)
+  audit     verify the audit log's hash chains, export it (JSON lines, CSV), purge by retention
   demo      run everything locally: server, one agent, and the console (what npm start does)
 
 Run 'rmm <command> --help' for a command's options.
@@ -19,6 +20,7 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('../server/cli/serve')).serveCommand,
   migrate: async () => (await import('../server/cli/migrate')).migrateCommand,
   user: async () => (await import('../server/cli/user')).userCommand,
+  audit: async () => (await import('../server/cli/audit')).auditCommand,
   agent: async () => (await import('../agent/cli')).agentCommand,
   demo: async () => (await import('../tools/demo/demo')).demoCommand,
 };

@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, sql, type LogEvent, type Transaction
 import pg from 'pg';
 import { migrationProvider } from './migrations/index';
 import { PGliteDialect } from './pglite-dialect';
+import { lockPgliteDir } from './pglite-lock';
 import type { Database } from './schema';
 
 export type Db = Kysely<Database>;
@@ -80,23 +81,41 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
     return { kind: 'postgres', db, migrations, close: () => db.destroy() };
   }
 
-  if (options.pgliteDir) mkdirSync(path.dirname(options.pgliteDir), { recursive: true });
-  const pglite = options.pgliteLoad
-    ? new PGlite({ dataDir: options.pgliteDir, loadDataDir: options.pgliteLoad })
-    : new PGlite(options.pgliteDir);
-  await pglite.waitReady;
-  // PGlite is a single session: migrate as its superuser, then drop to rmm_app for good.
-  await pglite.exec('RESET ROLE');
+  let unlock: () => void = () => undefined;
+  if (options.pgliteDir) {
+    mkdirSync(path.dirname(options.pgliteDir), { recursive: true });
+    unlock = lockPgliteDir(options.pgliteDir);
+  }
+  let db: Kysely<Database> | undefined;
   let migrations: MigrationReport = { applied: [] };
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(log ? { log } : {}) });
   try {
+    const pglite = options.pgliteLoad
+      ? new PGlite({ dataDir: options.pgliteDir, loadDataDir: options.pgliteLoad })
+      : new PGlite(options.pgliteDir);
+    await pglite.waitReady;
+    // PGlite is a single session: migrate as its superuser, then drop to rmm_app for good.
+    await pglite.exec('RESET ROLE');
+    db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), ...(log ? { log } : {}) });
     if (options.migrate) migrations = await runMigrations(db as unknown as Kysely<unknown>);
     await sql`SET ROLE rmm_app`.execute(db);
   } catch (err) {
-    await db.destroy();
+    await db?.destroy();
+    unlock();
     throw err;
   }
-  return { kind: 'pglite', db, migrations, close: () => db.destroy() };
+  const opened = db;
+  return {
+    kind: 'pglite',
+    db: opened,
+    migrations,
+    close: async () => {
+      try {
+        await opened.destroy();
+      } finally {
+        unlock();
+      }
+    },
+  };
 }
 
 /**
