@@ -11,12 +11,12 @@ export const Permission = z.enum([
   'org.read',
   // org scope: only a grant at the org root (no unit) gives these
   'org.settings',
+  'users.read',
   'audit.read',
   'audit.export',
   'sessions.read',
   'sessions.revoke',
   // unit scope: a grant at a unit gives these for that unit and everything below it
-  'users.read',
   'units.manage',
   'units.activate',
   'grants.manage',

@@ -21,7 +21,7 @@ import { createTestDatabase, type TestDatabase } from './testing';
 
 /** Tables without row-level security, on purpose. */
 const NOT_TENANT_DATA: Record<string, string> = {
-  orgs: 'the directory of client organisations (names, settings); the app reads it to decide who may enter which org',
+  orgs: 'the directory of client organisations: readable everywhere, updatable only from inside the org (migration 0004, tested below)',
   kysely_migration: "Kysely's migration bookkeeping (owner only)",
   kysely_migration_lock: "Kysely's migration lock (owner only)",
 };
@@ -223,6 +223,22 @@ describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
     const share = await attempt({ orgId: a.orgId, userId: a.userId },
       `INSERT INTO workspace_shares (org_id, item_id, unit_id, shared_by) SELECT '${b.orgId}', id, '${b.unitId}', owner_id FROM workspace_items WHERE title = 'private'`);
     expect(share.ok).toBe(false);
+  });
+
+  it('the org directory is readable everywhere but an org’s settings change only from inside that org', async () => {
+    const names = await attempt({ orgId: a.orgId }, 'SELECT id FROM orgs');
+    expect(names.ok && names.rows.map((r) => r.id)).toEqual(expect.arrayContaining([a.orgId, b.orgId]));
+    for (const scope of [{ orgId: a.orgId }, {}]) {
+      const changed = await attempt(scope, 'UPDATE orgs SET audit_retention_days = 2200 WHERE id = $1', [b.orgId]);
+      expect(changed.ok && changed.affected, JSON.stringify(scope)).toBe(0);
+      expect((await attempt(scope, 'DELETE FROM orgs WHERE id = $1', [b.orgId])).ok).toBe(false);
+    }
+    const own = await attempt({ orgId: a.orgId }, 'UPDATE orgs SET audit_retention_days = 2200 WHERE id = $1', [a.orgId]);
+    expect(own.ok && own.affected).toBe(1);
+    const created = await attempt({ orgId: a.orgId }, "INSERT INTO orgs (name) VALUES ('smuggled from inside org A')");
+    expect(created.ok).toBe(false);
+    const [row] = await database.ownerQuery('SELECT audit_retention_days AS days FROM orgs WHERE id = $1', [b.orgId]);
+    expect(row?.days).toBe(2192);
   });
 
   it('a unit cannot hang under a parent of another org', async () => {

@@ -7,6 +7,14 @@ import { apiRoute } from '../http/route';
 import { findUser } from '../users/store';
 import { createGrant, deleteGrant, findGrant, listGrants } from './store';
 
+/**
+ * Who sees a grant: holders of users.read (org level) see all; a tenant admin of a unit sees the
+ * grants on the units they manage (grants.manage there), so they can review and revoke them.
+ */
+function seesGrant(org: OrgContext | undefined, unitId: string | null): boolean {
+  return Boolean(org && (org.can('users.read', null) || org.can('grants.manage', unitId)));
+}
+
 /** A grant's unit must be in the org (null: the org root). */
 function checkUnit(org: OrgContext | undefined, unitId: string | null): OrgContext {
   if (!org) throw NotFoundError('No such organisation');
@@ -18,14 +26,14 @@ export const grantRoutes = [
   apiRoute({
     method: 'get',
     path: '/api/orgs/:orgId/grants',
-    summary: 'Role grants in the org that the caller may see',
+    summary: 'Role grants in the org that the caller may see (all with users.read; those on units they manage otherwise)',
     tag: 'grants',
-    permission: 'users.read',
+    permission: 'org.read',
     params: OrgParams,
     response: GrantList,
     handler: async ({ input, org, server }) => {
       const grants = await withOrg(server.db, input.params.orgId, listGrants);
-      return { grants: grants.filter((g) => org?.can('users.read', g.unitId) ?? false) };
+      return { grants: grants.filter((g) => seesGrant(org, g.unitId)) };
     },
   }),
   apiRoute({
@@ -60,7 +68,7 @@ export const grantRoutes = [
     handler: async ({ input, org, server, audit }) =>
       withOrg(server.db, input.params.orgId, async (tx) => {
         const grant = await findGrant(tx, input.params.grantId);
-        if (!grant || !org?.can('users.read', grant.unitId)) throw NotFoundError('No such grant');
+        if (!grant || !org || !seesGrant(org, grant.unitId)) throw NotFoundError('No such grant');
         org.require('grants.manage', grant.unitId);
         await deleteGrant(tx, grant.id);
         await audit(tx, { action: 'grant.revoked', target: { type: 'grant', id: grant.id }, details: { userId: grant.userId, role: grant.role, unitId: grant.unitId } });

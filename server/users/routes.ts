@@ -1,6 +1,7 @@
 import { OrgParams } from '../../protocol/api';
 import { CreateUserBody, User, UserList } from '../../protocol/access';
 import { withOrg } from '../db/database';
+import { AuthorizationError } from '../errors';
 import { apiRoute } from '../http/route';
 import { createUser, listUsers } from './store';
 
@@ -8,12 +9,18 @@ export const userRoutes = [
   apiRoute({
     method: 'get',
     path: '/api/orgs/:orgId/users',
-    summary: "The org's members and the MSP staff who work in it",
+    summary: "The org's members and the MSP staff who work in it (users.read, or grants.manage on some unit)",
     tag: 'users',
-    permission: 'users.read',
+    permission: 'org.read',
     params: OrgParams,
     response: UserList,
-    handler: async ({ input, server }) => ({ users: await withOrg(server.db, input.params.orgId, listUsers) }),
+    handler: async ({ input, org, server }) => {
+      // A unit's tenant admin picks users to grant roles to; everyone else needs users.read.
+      if (!org || (!org.can('users.read', null) && org.unitsWith('grants.manage').size === 0)) {
+        throw AuthorizationError('You need the users.read permission', 'users.read');
+      }
+      return { users: await withOrg(server.db, input.params.orgId, listUsers) };
+    },
   }),
   apiRoute({
     method: 'post',

@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_initial';
 import * as m0002 from './0002_access_audit';
 import * as m0003 from './0003_audit_query_indexes';
+import * as m0004 from './0004_org_directory_policies';
 
 /** Ordered, forward-only. Append; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_access_audit': m0002,
   '0003_audit_query_indexes': m0003,
+  '0004_org_directory_policies': m0004,
 };
 
 export const migrationProvider: MigrationProvider = {
