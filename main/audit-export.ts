@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -39,14 +39,18 @@ export interface AuditExporterOptions {
   now?: () => Date;
 }
 
-/** A folder destination: `<dir>/<name>`, with ` (2)`, ` (3)`… when the name is taken by an earlier export. */
+/**
+ * A folder destination: `<dir>/<name>`, with ` (2)`, ` (3)`… when the name is taken, on disk or
+ * by an export still running from this console.
+ */
 export function exportFolder(dir: string): ExportDestination {
   const used = new Set<string>();
+  const taken = (file: string): boolean => used.has(file) || existsSync(file) || existsSync(`${file}.part`);
   return async (suggestedName) => {
     await mkdir(dir, { recursive: true });
     const { name, ext } = path.parse(suggestedName);
     let candidate = path.join(dir, suggestedName);
-    for (let n = 2; used.has(candidate); n++) candidate = path.join(dir, `${name} (${n})${ext}`);
+    for (let n = 2; taken(candidate); n++) candidate = path.join(dir, `${name} (${n})${ext}`);
     used.add(candidate);
     return candidate;
   };
@@ -58,7 +62,7 @@ export const noExportDestination: ExportDestination = async () => {
 };
 
 export function suggestedExportName(orgId: string, format: AuditExportFormat, at: Date): string {
-  const stamp = at.toISOString().replace(/[:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `audit-${orgId.slice(0, 8)}-${stamp}.${format}`;
 }
 

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { SharedItemList, WorkspaceItem, WorkspaceItemList } from '../protocol/access';
 import type { IpcHandlerMap } from '../protocol/ipc-contract';
 import { apiPath, type ApiClient } from './api-client';
@@ -17,9 +16,6 @@ export type WorkspaceChannel =
   | 'workspace.unshare'
   | 'workspace.shared';
 
-/** Deleting, sharing and unsharing answer with a body the console does not need; any JSON (or none) will do. */
-const Acknowledged = z.unknown();
-
 export function createWorkspaceHandlers(api: ApiClient): Pick<IpcHandlerMap, WorkspaceChannel> {
   const item = (itemId: string): string => apiPath('workspace', 'items', itemId);
   const shares = (orgId: string, unitId: string, ...rest: string[]): string => apiPath('orgs', orgId, 'units', unitId, 'shared-items', ...rest);
@@ -27,18 +23,9 @@ export function createWorkspaceHandlers(api: ApiClient): Pick<IpcHandlerMap, Wor
     'workspace.list': () => api.get('/api/workspace/items', WorkspaceItemList),
     'workspace.create': (body) => api.send('POST', '/api/workspace/items', body, WorkspaceItem),
     'workspace.update': ({ itemId, ...changes }) => api.send('PATCH', item(itemId), changes, WorkspaceItem),
-    'workspace.delete': async ({ itemId }) => {
-      await api.send('DELETE', item(itemId), undefined, Acknowledged);
-      return { itemId };
-    },
-    'workspace.share': async ({ orgId, unitId, itemId }) => {
-      await api.send('POST', shares(orgId, unitId), { itemId }, Acknowledged);
-      return { itemId, orgId, unitId, shared: true };
-    },
-    'workspace.unshare': async ({ orgId, unitId, itemId }) => {
-      await api.send('DELETE', shares(orgId, unitId, itemId), undefined, Acknowledged);
-      return { itemId, orgId, unitId, shared: false };
-    },
+    'workspace.delete': ({ itemId }) => api.send('DELETE', item(itemId), undefined, WorkspaceItem),
+    'workspace.share': ({ orgId, unitId, itemId }) => api.send('POST', shares(orgId, unitId), { itemId }, WorkspaceItem),
+    'workspace.unshare': ({ orgId, unitId, itemId }) => api.send('DELETE', shares(orgId, unitId, itemId), undefined, WorkspaceItem),
     'workspace.shared': ({ orgId }) => api.get(apiPath('orgs', orgId, 'shared-items'), SharedItemList),
   };
 }

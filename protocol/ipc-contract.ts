@@ -99,9 +99,6 @@ export const AuditExportProgress = z.object({
 export type AuditExportProgress = z.infer<typeof AuditExportProgress>;
 
 const ShareRequest = UnitParams.extend({ itemId: z.uuid() }).strict();
-/** Answer of share and unshare: where the item now is (or no longer is) shared. */
-export const ShareChange = z.object({ itemId: z.uuid(), orgId: z.uuid(), unitId: z.uuid(), shared: z.boolean() });
-export type ShareChange = z.infer<typeof ShareChange>;
 
 /** Invoke-style calls: the renderer sends `request`, main answers `IpcResult<response>`. */
 export const ipcContract = {
@@ -139,9 +136,11 @@ export const ipcContract = {
   'workspace.list': { request: NoRequest, response: WorkspaceItemList },
   'workspace.create': { request: CreateWorkspaceItemBody, response: WorkspaceItem },
   'workspace.update': { request: WorkspaceItemParams.extend(UpdateWorkspaceItemBody.shape).strict(), response: WorkspaceItem },
-  'workspace.delete': { request: WorkspaceItemParams.strict(), response: WorkspaceItemParams },
-  'workspace.share': { request: ShareRequest, response: ShareChange },
-  'workspace.unshare': { request: ShareRequest, response: ShareChange },
+  /** Deletes one of the caller's items (its shares end with it); answers the deleted item. */
+  'workspace.delete': { request: WorkspaceItemParams.strict(), response: WorkspaceItem },
+  /** Shares one of the caller's items into a unit; answers the item with its shares. */
+  'workspace.share': { request: ShareRequest, response: WorkspaceItem },
+  'workspace.unshare': { request: ShareRequest, response: WorkspaceItem },
   /** Items other users shared into units of this org that the caller may read. */
   'workspace.shared': { request: OrgParams.strict(), response: SharedItemList },
 

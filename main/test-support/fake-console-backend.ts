@@ -225,22 +225,23 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
     },
     'workspace.delete': async ({ itemId }) => {
       changes.push('workspace.delete');
-      items.splice(items.indexOf(ownItem(itemId)), 1);
-      return { itemId };
+      const item = ownItem(itemId);
+      items.splice(items.indexOf(item), 1);
+      return item;
     },
     'workspace.share': async ({ orgId, unitId, itemId }) => {
       require('workspace.share', 'workspace.share', unitId);
       const item = ownItem(itemId);
       item.shares.push({ orgId, unitId, createdAt: new Date().toISOString() });
       record('workspace.item_shared', { type: 'workspace_item', id: itemId }, { unitId, kind: item.kind });
-      return { itemId, orgId, unitId, shared: true };
+      return { ...item, shares: [...item.shares] };
     },
-    'workspace.unshare': async ({ orgId, unitId, itemId }) => {
+    'workspace.unshare': async ({ unitId, itemId }) => {
       require('workspace.unshare', 'workspace.share', unitId);
       const item = ownItem(itemId);
       item.shares = item.shares.filter((s) => s.unitId !== unitId);
       record('workspace.item_unshared', { type: 'workspace_item', id: itemId }, { unitId, kind: item.kind });
-      return { itemId, orgId, unitId, shared: false };
+      return { ...item, shares: [...item.shares] };
     },
     'workspace.shared': async ({ orgId }) => ({ items: orgId === fixtures.ORG_ID ? sharedByOthers : [] }),
 
@@ -248,7 +249,7 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
       const matching = audit
         .filter((e) => e.orgId === orgId)
         .filter((e) => (before === undefined || e.seq < before) && (!action || e.action === action) && (!outcome || e.outcome === outcome))
-        .filter((e) => (!actor || e.actorName.toLowerCase().includes(actor.toLowerCase()) || e.actorId === actor) && (!targetId || e.targetId === targetId) && (!targetType || e.targetType === targetType))
+        .filter((e) => (!actor || e.actorName === actor || e.actorId === actor) && (!targetId || e.targetId === targetId) && (!targetType || e.targetType === targetType))
         .filter((e) => (!from || e.time >= from) && (!to || e.time < to))
         .sort((a, b) => b.seq - a.seq);
       const entries = matching.slice(0, limit);

@@ -29,7 +29,10 @@ export interface FakeRmmServer {
   close(): Promise<void>;
 }
 
-export async function startFakeRmmServer(): Promise<FakeRmmServer> {
+/** Extra routes by exact path (query included), answered before the built-in ones. */
+export type FakeRoutes = Record<string, (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void>;
+
+export async function startFakeRmmServer(routes: FakeRoutes = {}): Promise<FakeRmmServer> {
   const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
     keySize: 2048,
     algorithm: 'sha256',
@@ -54,6 +57,8 @@ export async function startFakeRmmServer(): Promise<FakeRmmServer> {
     if (req.headers.authorization !== `Bearer ${OPERATOR_TOKEN}`) {
       return json(res, 401, { error: { code: 'unauthenticated', message: 'bad token' } });
     }
+    const extra = routes[path];
+    if (extra) return extra(req, res);
     const org = `/api/orgs/${fixtures.ORG_ID}`;
     if (path === '/api/orgs') return json(res, 200, { orgs: fixtures.orgs });
     if (path === `${org}/units`) return json(res, 200, { units: fixtures.units });

@@ -43,7 +43,7 @@ export function AuditFiltersForm() {
 
   return (
     <form className="filters" aria-label="Audit filters" onSubmit={submit} data-testid="audit-filters">
-      {text('actor', 'Actor', 'audit-filter-actor')}
+      {text('actor', 'Actor (name or id)', 'audit-filter-actor')}
       <label className="field">
         <span>Action</span>
         <select data-testid="audit-filter-action" value={form.action} onChange={(e) => setForm({ ...form, action: isAction(e.target.value) ? e.target.value : '' })}>

@@ -36,11 +36,6 @@ const byTitle = (a: WorkspaceItem, b: WorkspaceItem): number => a.title.localeCo
 export const useWorkspaceStore = create<WorkspaceState>()((set, get) => {
   const replace = (item: WorkspaceItem): void =>
     set({ items: [...get().items.filter((i) => i.id !== item.id), item].sort(byTitle) });
-  /** Shares live on the item; the server's list is the truth after a share changes. */
-  const refreshItems = async (): Promise<void> => {
-    const { items } = await api.workspaceItems();
-    set({ items: [...items].sort(byTitle) });
-  };
   return {
     items: [],
     status: 'idle',
@@ -54,8 +49,8 @@ export const useWorkspaceStore = create<WorkspaceState>()((set, get) => {
     async load() {
       set({ status: 'loading', error: null });
       try {
-        await refreshItems();
-        set({ status: 'ready' });
+        const { items } = await api.workspaceItems();
+        set({ items: [...items].sort(byTitle), status: 'ready' });
       } catch (error) {
         set({ status: 'error', error: errorMessage(error) });
       }
@@ -96,13 +91,11 @@ export const useWorkspaceStore = create<WorkspaceState>()((set, get) => {
     },
 
     async share(itemId, orgId, unitId) {
-      await api.shareWorkspaceItem({ itemId, orgId, unitId });
-      await refreshItems();
+      replace(await api.shareWorkspaceItem({ itemId, orgId, unitId }));
     },
 
     async unshare(itemId, orgId, unitId) {
-      await api.unshareWorkspaceItem({ itemId, orgId, unitId });
-      await refreshItems();
+      replace(await api.unshareWorkspaceItem({ itemId, orgId, unitId }));
     },
   };
 });

@@ -152,7 +152,7 @@ describe.skipIf(skipReason !== undefined)('access, workspace and audit screens i
     expect(await page.getByTestId('audit-newer').isDisabled()).toBe(true);
 
     await page.getByTestId('audit-filter-action').selectOption('grant.created');
-    await page.getByTestId('audit-filter-actor').fill('Morgan');
+    await page.getByTestId('audit-filter-actor').fill('Morgan Admin');
     await page.getByTestId('audit-apply').click();
     await expect.poll(async () => new Set(await rows.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-action'))))).toEqual(new Set(['grant.created']));
     const samGrant = backend.grants.find((g) => g.unitId === fixtures.CLINIC_UNIT_ID && g.id !== JANE_GRANT_ID);

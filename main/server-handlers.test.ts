@@ -1,0 +1,209 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AuditEntry } from '../protocol/audit-actions';
+import type { AuditExportProgress, IpcChannel, IpcRequest, IpcResponse, IpcResult } from '../protocol/ipc-contract';
+import { databaseKinds } from '../tools/testing/postgres';
+import { getTestServer, type TestServer } from '../server/test-support';
+import { createConsoleServicesFromFiles, type ConsoleServices } from './console-services';
+import { dispatchIpc } from './ipc-dispatch';
+
+/*
+ * The console's handler map against a real server (in-process, PGlite and PostgreSQL): sign-in
+ * with any user's token file, entering an org, the unit tree, members and grants, settings,
+ * the personal workspace and the audit log (pages and a real streamed export). What a role may
+ * not do comes back as the server's `forbidden`.
+ */
+
+describe.each(databaseKinds())('console handlers against the server on %s', (kind) => {
+  let t: TestServer;
+  let dir: string;
+  let orgId: string;
+  let otherOrgId: string;
+  let siteId: string;
+  let examId: string;
+  let annexId: string;
+  let techId: string;
+  const running: ConsoleServices[] = [];
+  const consoles: Record<'admin' | 'tech' | 'viewer', ConsoleServices | undefined> = { admin: undefined, tech: undefined, viewer: undefined };
+
+  async function consoleFor(tokenFile: string | undefined): Promise<ConsoleServices> {
+    const services = await createConsoleServicesFromFiles({
+      serverUrl: new URL(t.server.url),
+      fingerprint: t.server.fingerprint,
+      tokenFile,
+      operatorTokenFile: t.server.operatorTokenFile,
+      host: 'browser-host',
+      exports: { directory: path.join(dir, 'exports'), progressIntervalMs: 0 },
+    });
+    running.push(services);
+    return services;
+  }
+
+  /** Calls a channel as `who` through the same dispatch Electron and the browser host use. */
+  async function call<C extends IpcChannel>(who: keyof typeof consoles, channel: C, request: IpcRequest<C>): Promise<IpcResult<IpcResponse<C>>> {
+    const services = consoles[who];
+    if (!services) throw new Error(`no console for ${who}`);
+    return (await dispatchIpc(services.handlers, channel, request)) as IpcResult<IpcResponse<C>>;
+  }
+  async function value<C extends IpcChannel>(who: keyof typeof consoles, channel: C, request: IpcRequest<C>): Promise<IpcResponse<C>> {
+    const result = await call(who, channel, request);
+    if (!result.ok) throw new Error(`${channel} as ${who}: ${result.error.code} ${result.error.message}`);
+    return result.value;
+  }
+  const refusal = async <C extends IpcChannel>(who: keyof typeof consoles, channel: C, request: IpcRequest<C>): Promise<string> => {
+    const result = await call(who, channel, request);
+    return result.ok ? 'allowed' : result.error.code;
+  };
+
+  beforeAll(async () => {
+    t = await getTestServer(kind);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'rmm-console-handlers-'));
+    orgId = (await t.buildOrg('Lakeside Clinic')).id;
+    otherOrgId = (await t.buildOrg('Maple Grove')).id;
+    siteId = (await t.buildUnit(orgId, 'Main Street', null)).id;
+    examId = (await t.buildUnit(orgId, 'Exam rooms', siteId)).id;
+    annexId = (await t.buildUnit(orgId, 'Annex', null)).id;
+    const tech = await t.buildUser({ orgId, role: 'tech', unitId: siteId, name: 'Tess Tech' });
+    techId = tech.userId;
+    const viewer = await t.buildUser({ orgId, role: 'viewer', unitId: null, name: 'Vic Viewer' });
+    const techFile = path.join(dir, 'tech-token');
+    const viewerFile = path.join(dir, 'viewer-token');
+    writeFileSync(techFile, `${tech.token}\n`, { mode: 0o600 });
+    writeFileSync(viewerFile, viewer.token, { mode: 0o600 });
+    consoles.admin = await consoleFor(undefined); // defaults to the operator token
+    consoles.tech = await consoleFor(techFile);
+    consoles.viewer = await consoleFor(viewerFile);
+  });
+
+  afterAll(async () => {
+    await Promise.all(running.map((services) => services.stop()));
+    await t?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('signs in as the owner of the token file: the operator by default, or any user', async () => {
+    expect((await value('admin', 'me.get', {})).user).toMatchObject({ displayName: 'Operator', platformAdmin: true });
+    expect((await value('tech', 'me.get', {})).user).toMatchObject({ id: techId, displayName: 'Tess Tech', platformAdmin: false });
+    expect((await value('viewer', 'orgs.list', {})).orgs.map((o) => o.id)).toEqual([orgId]);
+    expect((await value('admin', 'orgs.list', {})).orgs.map((o) => o.id)).toEqual(expect.arrayContaining([orgId, otherOrgId]));
+  });
+
+  it('enters an org (audited as org.entered) and answers what the caller may do per unit', async () => {
+    const access = await value('tech', 'orgs.enter', { orgId });
+    expect(access.org).toEqual(['org.read']);
+    expect(access.units[examId]).toEqual(expect.arrayContaining(['agents.read', 'workspace.share']));
+    expect(access.units[examId]).not.toContain('units.activate');
+    expect(access.units[annexId] ?? []).toEqual([]);
+    expect(await value('tech', 'orgs.access', { orgId })).toEqual(access);
+    const rows = await t.database.ownerQuery('SELECT actor_name FROM audit_log WHERE org_id = $1 AND action = $2', [orgId, 'org.entered']);
+    expect(rows.map((r) => r.actor_name)).toContain('Tess Tech');
+    expect(await refusal('tech', 'orgs.enter', { orgId: otherOrgId })).toBe('not_found');
+  });
+
+  it('creates, renames, activates and deactivates units; new units are read-only', async () => {
+    const unit = await value('admin', 'units.create', { orgId, name: 'Lab', parentId: siteId });
+    expect(unit).toMatchObject({ name: 'Lab', parentId: siteId, readOnly: true });
+    expect(await value('admin', 'units.rename', { orgId, unitId: unit.id, name: 'Laboratory' })).toMatchObject({ name: 'Laboratory' });
+    expect((await value('admin', 'units.activate', { orgId, unitId: unit.id })).readOnly).toBe(false);
+    expect((await value('admin', 'units.deactivate', { orgId, unitId: unit.id })).readOnly).toBe(true);
+    expect((await value('viewer', 'units.list', { orgId })).units.find((u) => u.id === unit.id)?.name).toBe('Laboratory');
+  });
+
+  it('refuses unit changes the caller’s role does not allow, with the server’s code', async () => {
+    expect(await refusal('tech', 'units.activate', { orgId, unitId: examId })).toBe('forbidden');
+    expect(await refusal('tech', 'units.create', { orgId, name: 'Nope', parentId: examId })).toBe('forbidden');
+    expect(await refusal('viewer', 'units.rename', { orgId, unitId: siteId, name: 'Nope' })).toBe('forbidden');
+    expect(await refusal('viewer', 'units.deactivate', { orgId, unitId: siteId })).toBe('forbidden');
+    // Refused before the server is asked: the contract parses every request.
+    expect(await refusal('admin', 'units.rename', { orgId, unitId: siteId, name: '   ' })).toBe('validation_failed');
+    expect(await refusal('admin', 'units.activate', { orgId, unitId: '../../orgs' })).toBe('validation_failed');
+  });
+
+  it('adds a member, grants a role at a unit, lists and revokes it', async () => {
+    const member = await value('admin', 'users.create', { orgId, displayName: 'Sam Locum', email: 'sam@lakeside.example' });
+    expect(member).toMatchObject({ orgId, displayName: 'Sam Locum' });
+    expect((await value('viewer', 'users.list', { orgId })).users.map((u) => u.displayName)).toEqual(expect.arrayContaining(['Sam Locum', 'Tess Tech']));
+    const grant = await value('admin', 'grants.create', { orgId, userId: member.id, role: 'tech', unitId: siteId });
+    expect(grant).toMatchObject({ userId: member.id, role: 'tech', unitId: siteId });
+    expect((await value('viewer', 'grants.list', { orgId })).grants.map((g) => g.id)).toContain(grant.id);
+    expect(await refusal('viewer', 'grants.revoke', { orgId, grantId: grant.id })).toBe('forbidden');
+    expect(await refusal('tech', 'users.create', { orgId, displayName: 'X', email: 'x@lakeside.example' })).toBe('forbidden');
+    expect(await value('admin', 'grants.revoke', { orgId, grantId: grant.id })).toMatchObject({ id: grant.id });
+    expect((await value('admin', 'grants.list', { orgId })).grants.map((g) => g.id)).not.toContain(grant.id);
+  });
+
+  it('reads the retention setting; only org.settings changes it', async () => {
+    expect(await value('viewer', 'settings.get', { orgId })).toEqual({ auditRetentionDays: 2192 });
+    expect(await refusal('viewer', 'settings.update', { orgId, auditRetentionDays: 3000 })).toBe('forbidden');
+    expect(await value('admin', 'settings.update', { orgId, auditRetentionDays: 3000 })).toEqual({ auditRetentionDays: 3000 });
+    expect(await refusal('admin', 'settings.update', { orgId, auditRetentionDays: 30 })).toBe('validation_failed');
+  });
+
+  it('keeps workspace items private until shared into a unit, where readers of that unit see them', async () => {
+    const item = await value('tech', 'workspace.create', { kind: 'script', title: 'Clear print queue', language: 'powershell', body: 'Get-PrintJob | Remove-PrintJob' });
+    expect(await value('tech', 'workspace.update', { itemId: item.id, body: 'Stop-Service Spooler' })).toMatchObject({ body: 'Stop-Service Spooler', shares: [] });
+    expect((await value('viewer', 'workspace.shared', { orgId })).items.map((i) => i.id)).not.toContain(item.id);
+    expect((await value('admin', 'workspace.list', {})).items.map((i) => i.id)).not.toContain(item.id);
+
+    const shared = await value('tech', 'workspace.share', { orgId, unitId: examId, itemId: item.id });
+    expect(shared.shares).toEqual([expect.objectContaining({ orgId, unitId: examId })]);
+    expect((await value('viewer', 'workspace.shared', { orgId })).items).toContainEqual(expect.objectContaining({ id: item.id, unitId: examId, ownerName: 'Tess Tech' }));
+    expect(await refusal('tech', 'workspace.share', { orgId, unitId: annexId, itemId: item.id })).toBe('forbidden');
+    expect(await refusal('viewer', 'workspace.share', { orgId, unitId: examId, itemId: item.id })).toBe('forbidden');
+    expect(await refusal('viewer', 'workspace.unshare', { orgId, unitId: examId, itemId: item.id })).toBe('forbidden');
+
+    expect((await value('tech', 'workspace.unshare', { orgId, unitId: examId, itemId: item.id })).shares).toEqual([]);
+    expect(await value('tech', 'workspace.delete', { itemId: item.id })).toMatchObject({ id: item.id });
+    expect((await value('tech', 'workspace.list', {})).items).toEqual([]);
+    expect(await refusal('tech', 'workspace.update', { itemId: item.id, title: 'Gone' })).toBe('not_found');
+  });
+
+  it('pages the audit log with filters, newest first, by keyset', async () => {
+    const first = await value('viewer', 'audit.list', { orgId, limit: 3 });
+    expect(first.entries).toHaveLength(3);
+    expect(first.nextBefore).not.toBeNull();
+    const seqs = first.entries.map((e) => e.seq);
+    expect([...seqs].sort((a, b) => b - a)).toEqual(seqs);
+    const second = await value('viewer', 'audit.list', { orgId, limit: 3, before: first.nextBefore ?? undefined });
+    expect(Math.max(...second.entries.map((e) => e.seq))).toBeLessThan(Math.min(...seqs));
+
+    const grants = await value('viewer', 'audit.list', { orgId, action: 'grant.created', actor: 'Operator' });
+    expect(grants.entries.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(grants.entries.map((e) => e.action))).toEqual(new Set(['grant.created']));
+    const denied = await value('admin', 'audit.list', { orgId, outcome: 'denied', actor: 'Vic Viewer' });
+    expect(denied.entries.length).toBeGreaterThanOrEqual(1);
+    expect(await refusal('tech', 'audit.list', { orgId })).toBe('forbidden');
+  });
+
+  it('streams a real export to a file with progress up to X-Audit-Entries; a role without audit.export fails', async () => {
+    const progress: AuditExportProgress[] = [];
+    consoles.admin?.events.subscribe((envelope) => {
+      if (envelope.event === 'audit.exportProgress') progress.push(envelope.payload);
+    });
+    for (const format of ['jsonl', 'csv'] as const) {
+      const started = await value('admin', 'audit.export', { orgId, format });
+      await vi.waitFor(() => expect(progress.find((p) => p.exportId === started.exportId && p.state !== 'running')?.state).toBe('done'));
+      const done = progress.find((p) => p.exportId === started.exportId && p.state === 'done');
+      expect(done?.total).toBeGreaterThan(5);
+      expect(done?.written).toBe(done?.total);
+      const text = readFileSync(started.file ?? '', 'utf8');
+      if (format === 'jsonl') {
+        const lines = text.trimEnd().split('\n');
+        expect(lines).toHaveLength(done?.total ?? -1);
+        for (const entry of lines) expect(AuditEntry.safeParse(JSON.parse(entry)).success).toBe(true);
+      } else {
+        expect(text.split('\r\n')[0]).toMatch(/^seq,/);
+      }
+    }
+    const techProgress: AuditExportProgress[] = [];
+    consoles.tech?.events.subscribe((envelope) => {
+      if (envelope.event === 'audit.exportProgress') techProgress.push(envelope.payload);
+    });
+    const refused = await value('tech', 'audit.export', { orgId, format: 'jsonl' });
+    await vi.waitFor(() => expect(techProgress.at(-1)?.state).toBe('failed'));
+    expect(techProgress.at(-1)?.error?.code).toBe('forbidden');
+    expect(() => readFileSync(refused.file ?? '')).toThrow();
+  });
+});
