@@ -78,11 +78,12 @@ export async function appendAudit<A extends AuditAction>(tx: Tx, record: AuditRe
   const details = parseDetails(record.action, outcome, record.details);
   const orgId = record.orgId;
 
-  const lockHead = () =>
-    tx.selectFrom('audit_heads').select(['seq', 'hash'])
-      .where(sql<boolean>`org_id IS NOT DISTINCT FROM ${orgId}`)
-      .forUpdate()
-      .executeTakeFirst();
+  // `org_id = $1` (or IS NULL for the platform chain) rather than IS NOT DISTINCT FROM: the
+  // unique index on org_id serves it, so an append costs the same with ten orgs or ten thousand.
+  const lockHead = () => {
+    const query = tx.selectFrom('audit_heads').select(['seq', 'hash']);
+    return (orgId === null ? query.where('org_id', 'is', null) : query.where('org_id', '=', orgId)).forUpdate().executeTakeFirst();
+  };
   let head = await lockHead();
   if (!head) {
     await sql`INSERT INTO audit_heads (org_id, seq, hash) VALUES (${orgId}, 0, ${GENESIS_HASH}) ON CONFLICT DO NOTHING`.execute(tx);
@@ -109,7 +110,8 @@ export async function appendAudit<A extends AuditAction>(tx: Tx, record: AuditRe
   } satisfies Omit<AuditEntry, 'hash'>;
   const hash = auditEntryHash(fields);
 
-  await tx.insertInto('audit_log').values({
+  // The entry and the head's move in one statement: one round trip fewer per append.
+  const moveHead = tx.with('entry', (db) => db.insertInto('audit_log').values({
     id: fields.id,
     org_id: orgId,
     seq: fields.seq,
@@ -126,7 +128,7 @@ export async function appendAudit<A extends AuditAction>(tx: Tx, record: AuditRe
     details: JSON.stringify(details),
     prev_hash: fields.prevHash,
     hash,
-  }).execute();
-  await tx.updateTable('audit_heads').set({ seq: fields.seq, hash }).where(sql<boolean>`org_id IS NOT DISTINCT FROM ${orgId}`).execute();
+  })).updateTable('audit_heads').set({ seq: fields.seq, hash });
+  await (orgId === null ? moveHead.where('org_id', 'is', null) : moveHead.where('org_id', '=', orgId)).execute();
   return { ...fields, hash };
 }

@@ -54,6 +54,17 @@ describe.each(databaseKinds())('audit chain verification on %s', (kind) => {
     expect(ids).toHaveLength(7);
   });
 
+  it('concurrent appends to one org serialise into one valid chain', async () => {
+    const { orgId } = await orgWithEntries(1);
+    const entries = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        withOrg(database.db, orgId, (tx) => appendAudit(tx, { orgId, actor: system, action: 'unit.deactivated', time: new Date(T0.getTime() + i) })),
+      ),
+    );
+    expect(new Set(entries.map((e) => e.seq)).size).toBe(20);
+    expect(await verifyAuditChain(database.db, orgId)).toMatchObject({ ok: true, checked: 21, lastSeq: 21 });
+  });
+
   it('the app role has no UPDATE, DELETE or TRUNCATE on audit_log', async () => {
     const { orgId } = await orgWithEntries(2);
     for (const statement of [
