@@ -1,4 +1,4 @@
-import { canAt } from '../permissions';
+import { canAnywhere, canAt } from '../permissions';
 import { useAccessStore } from '../stores/access-store';
 import { useOrgStore } from '../stores/org-store';
 import { useViewStore, type ConsoleView } from '../stores/view-store';
@@ -11,11 +11,14 @@ const VIEWS: Array<{ view: ConsoleView; label: string }> = [
   { view: 'audit', label: 'Audit log' },
 ];
 
-/** Screens the signed-in user may open in this org: people and audit need org-level rights. */
+/**
+ * Screens the signed-in user may open in this org: people needs users.read (org level) or
+ * grants.manage on some unit (a unit's tenant admin), the audit log needs audit.read.
+ */
 export function useAvailableViews(): ConsoleView[] {
   const access = useAccessStore((s) => s.access);
   return VIEWS.map((v) => v.view).filter((view) => {
-    if (view === 'people') return canAt(access, 'users.read', null);
+    if (view === 'people') return canAt(access, 'users.read', null) || canAnywhere(access, 'grants.manage');
     if (view === 'audit') return canAt(access, 'audit.read', null);
     return true;
   });
