@@ -31,6 +31,8 @@ export interface FakeConsoleBackend {
   events: EventSink & EventSource;
   /** Mutating channels called, in order. */
   changes: string[];
+  /** Orgs entered (orgs.enter), in order. */
+  entered: string[];
   units: Unit[];
   grants: Grant[];
   audit: AuditEntry[];
@@ -84,6 +86,7 @@ export function accessFor(role: Role, orgId: string, units: Unit[]): OrgAccess {
 export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConsoleBackend {
   const events = createEventHub();
   const changes: string[] = [];
+  const entered: string[] = [];
   const me = user(ME_ID, options.role === 'admin' ? 'Morgan Admin' : `Riley ${options.role}`, 'me@msp.example', options.role === 'admin' ? null : fixtures.ORG_ID, options.role === 'admin');
   const users: User[] = [me, user(JANE_ID, 'Jane Tech', 'jane@lakeside.example', fixtures.ORG_ID), user(PAT_ID, 'Pat Newhire', 'pat@lakeside.example', fixtures.ORG_ID)];
   const units: Unit[] = fixtures.units.map((u) => ({ ...u }));
@@ -157,7 +160,10 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
     'connection.get': async () => ({ state: 'online', detail: 'connected to rmm.lakeside.test:8443' }),
 
     'me.get': async () => ({ user: me }),
-    'orgs.enter': async ({ orgId }) => access(orgId),
+    'orgs.enter': async ({ orgId }) => {
+      entered.push(orgId);
+      return access(orgId);
+    },
     'orgs.access': async ({ orgId }) => access(orgId),
     'settings.get': async () => ({ auditRetentionDays: 2192 }),
     'settings.update': async (settings) => {
@@ -271,5 +277,5 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
     },
   };
 
-  return { handlers, events, changes, units, grants, audit };
+  return { handlers, events, changes, entered, units, grants, audit };
 }

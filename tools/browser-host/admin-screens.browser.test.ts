@@ -174,6 +174,16 @@ describe.skipIf(skipReason !== undefined)('access, workspace and audit screens i
     expect(await second.getByTestId('audit-export-count').textContent()).toBe(`${total} of ${total} entries`);
     expect(await second.getByTestId('audit-export-file').textContent()).toMatch(/^\/home\/tech\/exports\/audit-[0-9a-f]{8}\.csv$/);
 
+    // Switching org enters it on the server (audited there) and shows that org's units and access.
+    expect(backend.entered).toEqual([fixtures.ORG_ID]);
+    await page.getByTestId('org-item').filter({ hasText: 'Maple Grove Assisted Living' }).click();
+    await expect.poll(() => backend.entered).toEqual([fixtures.ORG_ID, fixtures.OTHER_ORG_ID]);
+    await expect.poll(() => page.getByTestId('unit-item').count()).toBe(0);
+    expect(await page.getByTestId('view-audit').getAttribute('aria-current')).toBe('page');
+    await page.getByTestId('org-item').filter({ hasText: 'Lakeside Family Clinic' }).click();
+    await expect.poll(() => backend.entered.length).toBe(3);
+    await expect.poll(() => page.getByTestId('unit-item').count()).toBe(4);
+
     // Every listed control was on screen at some point: the list the viewer test scans is real.
     expect([...seen].sort()).toEqual([...MUTATING_CONTROL_TEST_IDS].sort());
     mkdirSync('test-results', { recursive: true });
