@@ -7,7 +7,7 @@ import type { Clock } from '../clock';
 import { withOrg } from '../db/database';
 import { getTestServer, type TestServer } from '../test-support';
 import { ChainVerifier } from './chain';
-import { CSV_COLUMNS } from './export';
+import { auditExportStream, CSV_COLUMNS, planAuditExport } from './export';
 import { appendAudit, type AuditActor } from './log';
 import { verifyAuditChain } from './verify';
 
@@ -139,6 +139,44 @@ describe.each(databaseKinds())('audit API on %s', (kind) => {
       const second = await list(orgA, `?action=unit.deactivated&limit=15&before=${first.nextBefore}`);
       expect(second.entries).toHaveLength(5);
       expect(second.nextBefore).toBeNull();
+    });
+
+    it('pages a time range exactly, by time then seq, even where the clock stepped back', async () => {
+      const org = (await t.buildOrg('Clock skew clinic')).id;
+      const base = now.getTime();
+      // Entry times (in seconds from base) in seq order: the clock steps back twice.
+      const offsets = [0, 10, 20, 5, 30, 15, 40, 50, 45, 60];
+      await withOrg(t.database.db, org, async (tx) => {
+        for (const offset of offsets) {
+          await appendAudit(tx, { orgId: org, actor: alice, action: 'unit.activated', time: new Date(base + offset * 1000) });
+        }
+      });
+      const from = new Date(base + 5000).toISOString();
+      const to = new Date(base + 50_000).toISOString();
+      const expected = offsets
+        .map((offset, i) => ({ offset, seq: i + 1 }))
+        .filter(({ offset }) => offset >= 5 && offset < 50)
+        .sort((x, y) => y.offset - x.offset || y.seq - x.seq)
+        .map(({ seq }) => seq);
+      const seen: number[] = [];
+      let before: number | null = null;
+      do {
+        const page: AuditPage = await list(org, `?from=${from}&to=${to}&limit=3${before === null ? '' : `&before=${before}`}`, t.token);
+        seen.push(...page.entries.map((e) => e.seq));
+        before = page.nextBefore;
+      } while (before !== null);
+      expect(seen).toEqual(expected);
+
+      const res = await t.request(`/api/orgs/${org}/audit/export?format=jsonl&from=${from}&to=${to}`, { token: t.token });
+      const exported = res.text.trimEnd().split('\n').map((line) => AuditEntry.parse(JSON.parse(line)).seq);
+      expect(exported).toEqual([...expected].reverse());
+      expect(res.headers['x-audit-entries']).toBe(String(expected.length));
+
+      // The same in batches of two: each batch resumes after the last entry of the one before.
+      const plan = await withOrg(t.database.db, org, (tx) => planAuditExport(tx, org, 'jsonl', { from, to }));
+      let text = '';
+      for await (const chunk of auditExportStream(t.database.db, plan, 2)) text += String(chunk);
+      expect(text.trimEnd().split('\n').map((line) => AuditEntry.parse(JSON.parse(line)).seq)).toEqual([...expected].reverse());
     });
 
     it('refuses a limit over 500 or an unknown action with validation_failed', async () => {

@@ -33,8 +33,35 @@ function inRange(query: AuditSelect, range: TimeRange): AuditSelect {
   return q;
 }
 
+function hasRange(range: TimeRange): boolean {
+  return Boolean(range.from || range.to);
+}
+
+/** The stored time of entry `seq`, as text so no precision is lost on the way back in. */
+async function timeOf(tx: Tx, orgId: string | null, seq: number): Promise<string | undefined> {
+  const row = await inChain(tx.selectFrom('audit_log'), orgId).where('seq', '=', seq).select(sql<string>`time::text`.as('t')).executeTakeFirst();
+  return row?.t;
+}
+
+/*
+ * With a time range, pages are ordered and keyed by (time, seq) so the (org_id, time, seq) index
+ * finds the range directly instead of walking back from the newest entry. Entries are appended
+ * under the head lock with the server clock, so this is the seq order unless the clock stepped
+ * back; either way paging stays exact because the key is the order.
+ */
+async function keysetBefore(tx: Tx, q: AuditSelect, orgId: string | null, seq: number, byTime: boolean): Promise<AuditSelect> {
+  const time = byTime ? await timeOf(tx, orgId, seq) : undefined;
+  return time === undefined ? q.where('seq', '<', seq) : q.where(sql<boolean>`(time, seq) < (${time}::timestamptz, ${seq})`);
+}
+
+async function keysetAfter(tx: Tx, q: AuditSelect, orgId: string | null, seq: number, byTime: boolean): Promise<AuditSelect> {
+  const time = byTime && seq > 0 ? await timeOf(tx, orgId, seq) : undefined;
+  return time === undefined ? q.where('seq', '>', seq) : q.where(sql<boolean>`(time, seq) > (${time}::timestamptz, ${seq})`);
+}
+
 /** One page of the log, newest first, matching every filter given. */
 export async function queryAudit(tx: Tx, orgId: string | null, query: AuditQuery): Promise<AuditPage> {
+  const byTime = hasRange(query);
   let q = inRange(inChain(tx.selectFrom('audit_log'), orgId), query);
   const { actor } = query;
   // Exact matches only: equality on text is leakproof, so it stays usable under row-level security.
@@ -43,7 +70,8 @@ export async function queryAudit(tx: Tx, orgId: string | null, query: AuditQuery
   if (query.targetType) q = q.where('target_type', '=', query.targetType);
   if (query.targetId) q = q.where('target_id', '=', query.targetId);
   if (query.outcome) q = q.where('outcome', '=', query.outcome);
-  if (query.before !== undefined) q = q.where('seq', '<', query.before);
+  if (query.before !== undefined) q = await keysetBefore(tx, q, orgId, query.before, byTime);
+  if (byTime) q = q.orderBy('time', 'desc');
   // One row more than asked tells whether an older page exists.
   const rows = await q.selectAll().orderBy('seq', 'desc').limit(query.limit + 1).execute();
   const entries = rows.slice(0, query.limit).map(rowToAuditEntry);
@@ -51,14 +79,19 @@ export async function queryAudit(tx: Tx, orgId: string | null, query: AuditQuery
   return { entries, nextBefore: rows.length > query.limit && last ? last.seq : null };
 }
 
-/** Entries after `afterSeq` in chain order, at most `limit`, up to and including `upToSeq` when given. */
+/**
+ * Entries after entry `afterSeq` (0: from the start), oldest first, at most `limit`, up to and
+ * including `upToSeq` when given: chain order, or (time, seq) order within a time range.
+ */
 export async function auditBatch(
   tx: Tx,
   orgId: string | null,
   options: TimeRange & { afterSeq: number; limit: number; upToSeq?: number },
 ): Promise<AuditEntry[]> {
-  let q = inRange(inChain(tx.selectFrom('audit_log'), orgId), options).where('seq', '>', options.afterSeq);
+  const byTime = hasRange(options);
+  let q = await keysetAfter(tx, inRange(inChain(tx.selectFrom('audit_log'), orgId), options), orgId, options.afterSeq, byTime);
   if (options.upToSeq !== undefined) q = q.where('seq', '<=', options.upToSeq);
+  if (byTime) q = q.orderBy('time', 'asc');
   const rows = await q.selectAll().orderBy('seq', 'asc').limit(options.limit).execute();
   return rows.map(rowToAuditEntry);
 }
