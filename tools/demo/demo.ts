@@ -5,12 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createConsoleServicesFromFiles } from '../../main/console-services';
-import { parseCommandArgs } from '../../server/cli/args';
+import { GrantRole } from '../../protocol/permissions';
+import { parseCommandArgs, UsageError } from '../../server/cli/args';
 import { waitForSignal } from '../../server/cli/serve';
 import { ConfigError, loadServerConfig } from '../../server/config';
 import { startServer, StartupError, type RunningServer } from '../../server/server';
 import { startBrowserHost } from '../browser-host/index';
-import { seedDemo } from './seed';
+import { DEMO_USERS, demoTokenFile, seedDemo } from './seed';
 
 export const demoHelp = `Usage: rmm demo [options]     (what 'npm start' runs)
 
@@ -22,10 +23,13 @@ Options:
   --data-dir <dir>       data folder (RMM_DATA_DIR, default ./.rmm-data)
   --port <n>             server port (RMM_PORT, default 8443)
   --console-port <n>     browser-host port (RMM_CONSOLE_PORT, default: a free one)
+  --as <role>            run the console as the demo user with this role (tenant_admin, tech,
+                         viewer, provisioning) instead of the MSP admin 'Operator'
   --no-console           run server and agent only
   -h, --help             show this help
 
-Logs go to <data-dir>/logs/{server,agent}.log.
+Logs go to <data-dir>/logs/{server,agent}.log; audit exports from the browser console to
+<data-dir>/exports. The demo users' API tokens are in <data-dir>/demo-users/<role>.token.
 `;
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -36,11 +40,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
     port: { type: 'string' },
     'console-port': { type: 'string' },
     'no-console': { type: 'boolean' },
+    as: { type: 'string' },
   });
   if (values.help) {
     process.stdout.write(demoHelp);
     return 0;
   }
+  const role = values.as === undefined ? undefined : GrantRole.safeParse(values.as);
+  if (role && !role.success) throw new UsageError(`--as: '${values.as}' is not a role (${GrantRole.options.join(', ')})`);
   const started = performance.now();
   let server: RunningServer;
   let logDir: string;
@@ -78,7 +85,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
   let stopConsole: () => Promise<void> = async () => undefined;
   if (!values['no-console']) {
-    stopConsole = await startConsole(server, values['console-port']);
+    const tokenFile = role?.success ? demoTokenFile(config.dataDir, role.data) : server.operatorTokenFile;
+    const who = role?.success ? (DEMO_USERS.find((u) => u.role === role.data)?.name ?? role.data) : 'Operator (MSP admin)';
+    stopConsole = await startConsole(server, values['console-port'], tokenFile, who);
   }
   say('Press Ctrl-C to stop.');
 
@@ -116,17 +125,17 @@ function electronBinary(): string | undefined {
   }
 }
 
-async function startConsole(server: RunningServer, consolePort: string | undefined): Promise<() => Promise<void>> {
+async function startConsole(server: RunningServer, consolePort: string | undefined, tokenFile: string, who: string): Promise<() => Promise<void>> {
   const consoleEnv = {
     RMM_SERVER_URL: server.url,
     RMM_SERVER_FINGERPRINT: server.fingerprint,
-    RMM_OPERATOR_TOKEN_FILE: server.operatorTokenFile,
+    RMM_TOKEN_FILE: tokenFile,
   };
   const electron = electronBinary();
   const electronMain = path.join(root, 'dist-electron/main.js');
   if (electron && existsSync(electronMain)) {
     const child = spawn(electron, [root], { env: { ...process.env, ...consoleEnv }, stdio: 'inherit' });
-    say('console  Electron window started');
+    say(`console  Electron window started, signed in as ${who}`);
     return async () => {
       child.kill('SIGTERM');
     };
@@ -140,13 +149,14 @@ async function startConsole(server: RunningServer, consolePort: string | undefin
   const services = await createConsoleServicesFromFiles({
     serverUrl: new URL(server.url),
     fingerprint: server.fingerprint,
-    operatorTokenFile: server.operatorTokenFile,
+    tokenFile,
     host: 'browser-host',
+    exports: { directory: path.join(server.context.config.dataDir, 'exports') },
   });
   const port = consolePort ?? process.env.RMM_CONSOLE_PORT;
   const host = await startBrowserHost({ handlers: services.handlers, events: services.events, rendererDir, port: port ? Number(port) : undefined });
   services.start();
-  say(`console  Electron is not installed here; open the browser console (one-time link):`);
+  say(`console  Electron is not installed here; open the browser console as ${who} (one-time link):`);
   say(`         ${host.url}`);
   return async () => {
     await host.close();
