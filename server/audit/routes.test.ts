@@ -275,23 +275,29 @@ describe.each(databaseKinds())('audit API on %s', (kind) => {
       const viewerTry = await t.request(`/api/orgs/${orgA}/audit/purge`, { method: 'POST', token: viewer.token });
       expect(viewerTry.status).toBe(403);
 
-      const nothing = await t.request(`/api/orgs/${orgA}/audit/purge`, { method: 'POST', token: admin.token });
-      expect(nothing.status, nothing.text).toBe(200);
-      expect(AuditPurgeResult.parse(nothing.json())).toMatchObject({ purged: 0, checkpointSeq: 0 });
-
-      const kept = (await list(orgA, '?limit=1')).entries[0]?.seq ?? 0;
-      now = new Date(now.getTime() + 2192 * DAY_MS + 1000);
-      await seed(orgA, 2, () => ({ actor: alice, action: 'unit.activated' }));
-      const res = await t.request(`/api/orgs/${orgA}/audit/purge`, { method: 'POST', token: admin.token });
+      // Five entries from seven years ago, then the org's recent life.
+      const org = (await t.buildOrg('Old clinic')).id;
+      const longAgo = new Date(Date.now() - 7 * 365 * DAY_MS);
+      await withOrg(t.database.db, org, async (tx) => {
+        for (let i = 0; i < 5; i++) await appendAudit(tx, { orgId: org, actor: alice, action: 'unit.activated', time: new Date(longAgo.getTime() + i * 1000) });
+        await appendAudit(tx, { orgId: org, actor: alice, action: 'unit.deactivated', time: new Date() });
+      });
+      const res = await t.request(`/api/orgs/${org}/audit/purge`, { method: 'POST', token: t.token });
       expect(res.status, res.text).toBe(200);
       const result = AuditPurgeResult.parse(res.json());
-      expect(result).toMatchObject({ purged: kept, checkpointSeq: kept });
+      expect(result).toMatchObject({ purged: 5, checkpointSeq: 5 });
+      expect(result.before).toBe(new Date(now.getTime() - 2192 * DAY_MS).toISOString());
 
-      const page = await list(orgA, '?limit=500');
-      expect(page.entries.map((e) => e.seq)).toEqual([kept + 3, kept + 2, kept + 1]);
-      expect(page.entries[0]).toMatchObject({ action: 'audit.purged', actorId: admin.userId, details: result });
-      expect(await verifyAuditChain(t.database.db, orgA)).toMatchObject({ ok: true, checked: 3, checkpoint: { seq: kept } });
-      expect(await verifyAuditChain(t.database.db, orgB)).toMatchObject({ ok: true });
+      const page = await list(org, '?limit=500', t.token);
+      expect(page.entries.map((e) => e.seq)).toEqual([7, 6]);
+      expect(page.entries[0]).toMatchObject({ action: 'audit.purged', actorName: 'Operator', details: result });
+      expect(await verifyAuditChain(t.database.db, org)).toMatchObject({ ok: true, checked: 2, checkpoint: { seq: 5 } });
+
+      // Again: nothing left that old; still recorded, naming the same checkpoint.
+      const again = AuditPurgeResult.parse((await t.request(`/api/orgs/${org}/audit/purge`, { method: 'POST', token: t.token })).json());
+      expect(again).toMatchObject({ purged: 0, checkpointSeq: 5, checkpointHash: result.checkpointHash });
+      expect(await verifyAuditChain(t.database.db, org)).toMatchObject({ ok: true, checked: 3 });
+      expect(await verifyAuditChain(t.database.db, orgA)).toMatchObject({ ok: true });
     });
   });
 });

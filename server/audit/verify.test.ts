@@ -228,10 +228,16 @@ describe.each(databaseKinds())('audit chain verification on %s', (kind) => {
       expect((await verifyAuditChain(database.db, orgId)).problem).toMatchObject({ seq: 2, problem: 'checkpoint_mismatch' });
     });
 
-    it('the app role cannot purge another org, nor purge without going through the org', async () => {
+    it('the app role cannot purge another org, nor anything younger than the retention period', async () => {
       const { orgId } = await orgWithEntries(1);
       const other = await orgWithEntries(1);
-      await expect(withOrg(database.db, other.orgId, (tx) => sql`SELECT * FROM rmm_audit_purge(${orgId}::uuid, now())`.execute(tx))).rejects.toThrow(/inside the org/);
+      await expect(withOrg(database.db, other.orgId, (tx) => sql`SELECT * FROM rmm_audit_purge(${orgId}::uuid, now() - interval '7 years')`.execute(tx))).rejects.toThrow(/inside the org/);
+      // A compromised server calling the definer function directly still cannot erase recent history.
+      await expect(withOrg(database.db, orgId, (tx) => sql`SELECT * FROM rmm_audit_purge(${orgId}::uuid, now())`.execute(tx))).rejects.toThrow(/retention period of 2192 days/);
+      await expect(withOrg(database.db, orgId, (tx) => sql`SELECT * FROM rmm_audit_purge(${orgId}::uuid, now() - interval '2000 days')`.execute(tx))).rejects.toThrow(/retention/);
+      await database.ownerQuery(`UPDATE orgs SET audit_retention_days = 3000 WHERE id = $1`, [orgId]);
+      await expect(withOrg(database.db, orgId, (tx) => sql`SELECT * FROM rmm_audit_purge(${orgId}::uuid, now() - interval '2500 days')`.execute(tx))).rejects.toThrow(/retention period of 3000 days/);
+      await expect(withOrg(database.db, orgId, (tx) => sql`SELECT * FROM rmm_audit_purge(NULL, now())`.execute(tx))).rejects.toThrow(/inside the org/);
       expect(await verifyAuditChain(database.db, orgId)).toMatchObject({ ok: true, checked: 1 });
     });
   });

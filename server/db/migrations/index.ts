@@ -3,6 +3,7 @@ import * as m0001 from './0001_initial';
 import * as m0002 from './0002_access_audit';
 import * as m0003 from './0003_audit_query_indexes';
 import * as m0004 from './0004_org_directory_policies';
+import * as m0005 from './0005_audit_purge_retention';
 
 /** Ordered, forward-only. Append; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0002_access_audit': m0002,
   '0003_audit_query_indexes': m0003,
   '0004_org_directory_policies': m0004,
+  '0005_audit_purge_retention': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {
