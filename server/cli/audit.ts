@@ -160,7 +160,12 @@ async function exportLog(db: Db, task: Extract<AuditTask, { command: 'export' }>
     await pipeline(stream, createWriteStream(out, { mode: 0o600 }));
     process.stderr.write(`exported ${plan.count} audit entries of org ${orgId} to ${out}\n`);
   } else {
-    await pipeline(stream, process.stdout);
+    try {
+      await pipeline(stream, process.stdout);
+    } catch (err) {
+      // The reader went away (`| head`): not a failure of the export.
+      if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+    }
   }
   return 0;
 }
