@@ -6,17 +6,18 @@ import { z } from 'zod';
  * docs/access-control.md carries the same table for people.
  */
 
-export const Permission = z.enum([
-  // any grant in the org gives this: enter the org, see its unit tree
-  'org.read',
-  // org scope: only a grant at the org root (no unit) gives these
+/** Only a grant at the org root (no unit) gives these: they make sense for the whole org only. */
+const ORG_SCOPED_PERMISSIONS = [
   'org.settings',
   'users.read',
   'audit.read',
   'audit.export',
   'sessions.read',
   'sessions.revoke',
-  // unit scope: a grant at a unit gives these for that unit and everything below it
+] as const;
+
+/** A grant at a unit gives these for that unit and everything below it. */
+const UNIT_SCOPED_PERMISSIONS = [
   'units.manage',
   'units.activate',
   'grants.manage',
@@ -36,18 +37,14 @@ export const Permission = z.enum([
   'vault.reveal',
   'breakglass.request',
   'breakglass.review',
-]);
+] as const;
+
+/** Any grant in the org gives `org.read`: enter the org, see its unit tree. */
+export const Permission = z.enum(['org.read', ...ORG_SCOPED_PERMISSIONS, ...UNIT_SCOPED_PERMISSIONS]);
 export type Permission = z.infer<typeof Permission>;
 
-/** Permissions that only make sense for the whole org; a grant at a unit never gives them. */
-export const ORG_SCOPED: ReadonlySet<Permission> = new Set<Permission>([
-  'org.settings',
-  'users.read',
-  'audit.read',
-  'audit.export',
-  'sessions.read',
-  'sessions.revoke',
-]);
+/** Permissions a grant at a unit never gives. */
+export const ORG_SCOPED: ReadonlySet<Permission> = new Set<Permission>(ORG_SCOPED_PERMISSIONS);
 
 /** Roles a grant can carry. `admin` is the MSP's own staff role, held on the user, not granted per unit. */
 export const GrantRole = z.enum(['tenant_admin', 'tech', 'viewer', 'provisioning']);

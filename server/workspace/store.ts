@@ -26,7 +26,7 @@ function toShare(row: ShareRow): WorkspaceShare {
   return { orgId: row.org_id, unitId: row.unit_id, createdAt: new Date(row.created_at).toISOString() };
 }
 
-function toItem(row: WorkspaceItemRow, ownerName: string, shares: WorkspaceShare[]): WorkspaceItem {
+function toItem(row: Omit<WorkspaceItemRow, 'owner_id'> & { owner_id: string }, ownerName: string, shares: WorkspaceShare[]): WorkspaceItem {
   return {
     id: row.id,
     ownerId: row.owner_id,
@@ -130,16 +130,8 @@ export async function listSharedInOrg(tx: Tx, only?: { itemId: string; unitId: s
     .where('s.org_id', '=', sql<string>`rmm_current_org()`);
   if (only) query = query.where('s.item_id', '=', only.itemId).where('s.unit_id', '=', only.unitId);
   const rows = await query.orderBy('i.title').orderBy('i.id').orderBy('s.unit_id').execute();
-  return rows.map((row) => ({
-    id: row.id,
-    ownerId: row.owner_id,
-    ownerName: row.display_name ?? 'unknown user',
-    kind: row.kind,
-    title: row.title,
-    language: row.language,
-    body: row.body,
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
-    unitId: row.unit_id,
-  }));
+  return rows.map((row) => {
+    const { shares: _none, ...item } = toItem(row, row.display_name ?? 'unknown user', []);
+    return { ...item, unitId: row.unit_id };
+  });
 }

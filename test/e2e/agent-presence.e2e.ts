@@ -1,16 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleServicesFromFiles, type ConsoleServices } from '../../main/console-services';
 import { loadServerConfig } from '../../server/config';
 import { startServer, type RunningServer } from '../../server/server';
 import { startBrowserHost, type BrowserHost } from '../../tools/browser-host/index';
 import { seedDemo, type DemoAgent } from '../../tools/demo/seed';
+import { chromiumSkipReason, launchChromium, watchPageProblems } from '../../tools/testing/chromium';
 
 /*
  * Agent presence across real processes: the server in-process on PGlite, the agent as its own
@@ -22,7 +23,6 @@ import { seedDemo, type DemoAgent } from '../../tools/demo/seed';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const rendererDir = path.join(root, 'dist/renderer');
-const chromiumPath = process.env.RMM_CHROMIUM ?? '/usr/bin/chromium';
 const resultsDir = path.join(path.resolve(process.env.RMM_TEST_RESULTS_DIR ?? path.join(root, 'test-results')), 'e2e', 'agent-presence');
 const hostname = os.hostname();
 /** How long the page may take to reflect a presence change. */
@@ -83,7 +83,7 @@ describe('agent presence: real server, agent process, console and Chromium', () 
     offlineAfterStop: undefined as number | undefined,
     onlineAfterRestart: undefined as number | undefined,
   };
-  const problems: string[] = [];
+  let problems: string[] = [];
   let dataDir: string | undefined;
   let server: RunningServer | undefined;
   let demo: DemoAgent;
@@ -124,10 +124,8 @@ describe('agent presence: real server, agent process, console and Chromium', () 
   const timeOrigin = (): Promise<number> => thePage().evaluate(() => performance.timeOrigin);
 
   beforeAll(async () => {
-    if (!existsSync(path.join(rendererDir, 'index.html'))) {
-      throw new Error('dist/renderer is missing: run `npx vite build --config renderer/vite.config.ts` first');
-    }
-    if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath} (apt-get install -y chromium, or set RMM_CHROMIUM)`);
+    const missing = chromiumSkipReason(rendererDir);
+    if (missing) throw new Error(missing);
     rmSync(resultsDir, { recursive: true, force: true });
     mkdirSync(resultsDir, { recursive: true });
 
@@ -146,22 +144,10 @@ describe('agent presence: real server, agent process, console and Chromium', () 
     host = await startBrowserHost({ handlers: services.handlers, events: services.events, rendererDir });
     services.start();
 
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1440, height: 860 } });
     page = await context.newPage();
-    page.on('console', (message) => {
-      // Browsers ignore frame-ancestors in a meta tag; the response header carries it.
-      if (message.type() === 'error' && !message.text().includes("'frame-ancestors' is ignored")) problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
-    page.on('response', (response) => {
-      if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
-    });
+    problems = watchPageProblems(page);
   });
 
   afterEach(async ({ task }) => {
