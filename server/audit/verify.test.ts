@@ -228,6 +228,21 @@ describe.each(databaseKinds())('audit chain verification on %s', (kind) => {
       expect((await verifyAuditChain(database.db, orgId)).problem).toMatchObject({ seq: 2, problem: 'checkpoint_mismatch' });
     });
 
+    it('an entry written later with a back-dated time cannot pull younger entries into a purge', async () => {
+      // 5 old entries, 3 recent ones, then one the app back-dated: only the old prefix may go.
+      const { orgId } = await orgWithEntries(5);
+      const later = new Date(T0.getTime() + 2230 * DAY_MS);
+      await append(orgId, 3, later);
+      await withOrg(database.db, orgId, (tx) => appendAudit(tx, { orgId, actor: system, action: 'unit.activated', time: T0 }));
+      const result = await purgeExpiredAudit(database.db, orgId, later, (tx, details) =>
+        appendAudit(tx, { orgId, actor: system, action: 'audit.purged', details, time: later }),
+      );
+      expect(result).toMatchObject({ purged: 5, checkpointSeq: 5 });
+      const left = await withOrg(database.db, orgId, (tx) => tx.selectFrom('audit_log').select('seq').orderBy('seq').execute());
+      expect(left.map((r) => Number(r.seq))).toEqual([6, 7, 8, 9, 10]);
+      expect(await verifyAuditChain(database.db, orgId)).toMatchObject({ ok: true });
+    });
+
     it('the app role cannot purge another org, nor anything younger than the retention period', async () => {
       const { orgId } = await orgWithEntries(1);
       const other = await orgWithEntries(1);

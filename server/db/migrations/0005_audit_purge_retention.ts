@@ -24,15 +24,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         RAISE EXCEPTION 'purge before % would delete entries younger than the retention period of % days', p_before, keep_days
           USING ERRCODE = 'insufficient_privilege';
       END IF;
+      -- Only the prefix of the chain that is entirely older than p_before: it ends before the
+      -- first entry that is not. An entry written later with a back-dated time (the app writes the
+      -- time column) therefore cannot pull younger entries into the purge.
       -- org_id = p_org (not IS NOT DISTINCT FROM) so the indexes serve it on a large log.
       IF p_org IS NULL THEN
-        SELECT max(seq) INTO last_seq FROM audit_log WHERE org_id IS NULL AND time < p_before;
+        SELECT min(seq) - 1 INTO last_seq FROM audit_log WHERE org_id IS NULL AND time >= p_before;
+        IF last_seq IS NULL THEN SELECT max(seq) INTO last_seq FROM audit_log WHERE org_id IS NULL; END IF;
         SELECT hash INTO last_hash FROM audit_log WHERE org_id IS NULL AND seq = last_seq;
       ELSE
-        SELECT max(seq) INTO last_seq FROM audit_log WHERE org_id = p_org AND time < p_before;
+        SELECT min(seq) - 1 INTO last_seq FROM audit_log WHERE org_id = p_org AND time >= p_before;
+        IF last_seq IS NULL THEN SELECT max(seq) INTO last_seq FROM audit_log WHERE org_id = p_org; END IF;
         SELECT hash INTO last_hash FROM audit_log WHERE org_id = p_org AND seq = last_seq;
       END IF;
-      IF last_seq IS NULL THEN
+      IF last_seq IS NULL OR last_hash IS NULL THEN
         RETURN QUERY SELECT 0, NULL::bigint, NULL::text;
         RETURN;
       END IF;
