@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AgentSummary, AgentDetail } from './api';
 import { ErrorCode } from './errors';
+import { SessionEndKind } from './identity';
 
 /*
  * Console <-> server messages on /ws/console: live updates so the console never polls.
@@ -32,6 +33,16 @@ export const AgentInventoryEvent = z.object({
   agent: AgentDetail,
 });
 
+/** The socket's session ended (revoked, signed out, expired); the server closes the socket next. */
+export const SessionEndedEvent = z.object({
+  type: z.literal('session.ended'),
+  kind: SessionEndKind,
+  /** Why, in words: the revoker's reason, or the timeout that ran out. */
+  reason: z.string(),
+  /** Who ended it; null when a timeout did. */
+  by: z.object({ userId: z.uuid(), name: z.string() }).nullable(),
+});
+
 export const ConsoleServerError = z.object({
   type: z.literal('error'),
   code: ErrorCode,
@@ -43,6 +54,7 @@ export const ServerToConsole = z.discriminatedUnion('type', [
   ServerPong,
   AgentStatusEvent,
   AgentInventoryEvent,
+  SessionEndedEvent,
   ConsoleServerError,
 ]);
 export type ServerToConsole = z.infer<typeof ServerToConsole>;

@@ -15,6 +15,11 @@ export const ErrorCode = z.enum([
   'rate_limited',
   'internal',
   'tls_required',
+  // Sign-in (issue #4)
+  'token_invalid',
+  'token_expired',
+  'tenant_not_registered',
+  'idp_unavailable',
   // WebSocket protocol errors
   'protocol_invalid_message',
   'protocol_unsupported_version',

@@ -20,6 +20,14 @@ export const ServerConfig = z
     heartbeatIntervalMs: z.coerce.number().int().min(200).max(600_000).default(15_000),
     /** Identifies this process among several sharing one database (presence is per node). */
     nodeId: z.string().min(1).max(128).default('node-1'),
+    /** Azure AD sign-in (docs/identity.md): tokens must come from `<base>/<tid>/v2.0`. */
+    authAuthorityBase: z.url({ protocol: /^https$/ }).default('https://login.microsoftonline.com'),
+    /** The API's audience (`aud`): the app registration's client id or Application ID URI. Unset: Azure AD sign-in is off. */
+    authAudience: z.string().min(1).max(400).optional(),
+    /** The delegated scope access tokens must carry in `scp`. */
+    authScope: z.string().min(1).max(200).default('access_as_user'),
+    /** Extra CA certificate (PEM file) trusted for the identity provider: the dev provider's self-signed one. */
+    authCaFile: z.string().min(1).optional(),
   })
   .strict()
   .refine((c) => (c.tlsCertFile === undefined) === (c.tlsKeyFile === undefined), {
@@ -40,6 +48,10 @@ const envNames: Record<keyof ServerConfig, string> = {
   logLevel: 'RMM_LOG_LEVEL',
   heartbeatIntervalMs: 'RMM_HEARTBEAT_INTERVAL_MS',
   nodeId: 'RMM_NODE_ID',
+  authAuthorityBase: 'RMM_AUTH_AUTHORITY_BASE',
+  authAudience: 'RMM_AUTH_AUDIENCE',
+  authScope: 'RMM_AUTH_SCOPE',
+  authCaFile: 'RMM_AUTH_CA_FILE',
 };
 
 export class ConfigError extends Error {

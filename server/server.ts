@@ -18,6 +18,10 @@ import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
 import { agentRoutes } from './agents/routes';
 import { auditRoutes } from './audit/routes';
+import { identityRoutes } from './identity/routes';
+import { createSessionService, type SessionService, type SessionServiceOptions } from './sessions/service';
+import { sessionRoutes } from './sessions/routes';
+import { SESSION_TOKEN_PREFIX } from './sessions/store';
 import { grantRoutes } from './grants/routes';
 import { orgRoutes } from './orgs/routes';
 import { unitRoutes } from './units/routes';
@@ -26,7 +30,7 @@ import { workspaceRoutes } from './workspace/routes';
 import { loadOrCreateCertificate } from './tls/certificate';
 import { createTlsOnlyListener } from './tls/plaintext-guard';
 
-export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes, ...auditRoutes];
+export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes, ...auditRoutes, ...identityRoutes, ...sessionRoutes];
 
 export interface RunningServer {
   url: string;
@@ -36,6 +40,8 @@ export interface RunningServer {
   certFile: string;
   operatorTokenFile: string;
   context: ServerContext;
+  /** Server sessions (Azure AD sign-in): tests sweep and flush them with a moved clock. */
+  sessions: SessionService;
   close(): Promise<void>;
 }
 
@@ -44,6 +50,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Use this database instead of opening one from the config (tests hand in a prepared one). */
   database?: DatabaseHandle;
+  /** Session activity write and expiry sweep intervals (tests shrink them). */
+  sessions?: SessionServiceOptions;
 }
 
 export class StartupError extends Error {
@@ -79,9 +87,14 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   const operatorToken = loadOrCreateOperatorToken(config.dataDir);
   await ensureBootstrapAdmin(database.db, clock, operatorToken);
+  const sessions = createSessionService(context, options.sessions);
+  sessions.start();
+  // A session token (Azure AD sign-in) or an API token, told apart by prefix.
   const authenticate = async (authorization: string | undefined): Promise<Principal | undefined> => {
     const match = /^Bearer (\S+)$/.exec(authorization ?? '');
-    return match?.[1] ? principalForToken(database.db, match[1]) : undefined;
+    const presented = match?.[1];
+    if (!presented) return undefined;
+    return presented.startsWith(SESSION_TOKEN_PREFIX) ? sessions.authenticate(presented) : principalForToken(database.db, presented);
   };
 
   const app = createApp(context, apiRoutes, authenticate);
@@ -114,10 +127,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     certFile: certificate.certFile,
     operatorTokenFile: operatorTokenPath(config.dataDir),
     context,
+    sessions,
     close() {
       closing ??= (async () => {
         listener.close();
-        await Promise.all([agents.close(), consoles.close()]);
+        await Promise.all([agents.close(), consoles.close(), sessions.stop()]);
         httpsServer.closeAllConnections();
         httpsServer.close();
         if (!options.database) await database.close();

@@ -37,6 +37,8 @@ interface JsonSchema {
 
 interface OpenApiOperation {
   'x-permission'?: string;
+  /** `[]` on the one route that takes no credential (sign-in), tested in server/identity. */
+  security?: unknown[];
   parameters?: Array<{ name: string; in: string; required?: boolean; schema: JsonSchema }>;
   requestBody?: { content: Record<string, { schema: JsonSchema }> };
 }
@@ -47,7 +49,7 @@ type OrgIds = Record<string, string>;
 function operationsOf(document: unknown): Operation[] {
   const paths = (document as { paths: Record<string, Record<string, OpenApiOperation>> }).paths;
   return Object.entries(paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, op]) => ({
+    Object.entries(methods).filter(([, op]) => op.security?.length !== 0).map(([method, op]) => ({
       method: method.toUpperCase(),
       path,
       permission: op['x-permission'] === undefined ? undefined : Permission.parse(op['x-permission']),

@@ -13,6 +13,8 @@ export interface Principal {
   homeOrgId: string | null;
   /** The credential this request presented. */
   tokenId: string;
+  /** Set when the credential is a server session (Azure AD sign-in) rather than an API token. */
+  sessionId?: string;
 }
 
 /** How the principal appears as an audit actor. */

@@ -22,6 +22,9 @@ function seesAgent(org: OrgContext, unitId: string): boolean {
   return org.can('agents.read', unitId) || (!org.access.units.has(unitId) && org.can('agents.read', null));
 }
 
+/** WebSocket close code after a `session.ended` message (4000–4999: application codes). */
+export const SESSION_ENDED_CLOSE_CODE = 4001;
+
 export interface ConsoleGateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   close(): Promise<void>;
@@ -41,11 +44,26 @@ export function createConsoleGateway(server: ServerContext, authenticate: (autho
   };
 
   const unsubscribe = bus.subscribe((event: ServerEvent) => {
+    if (event.type === 'session.ended') {
+      endSessionSockets(event);
+      return;
+    }
     for (const conn of connections) {
       if (conn.orgId !== event.orgId || !conn.org || !seesAgent(conn.org, event.agent.unitId)) continue;
       send(conn, event.type === 'agent.status' ? { type: 'agent.status', agent: event.agent } : { type: 'agent.inventory', agent: event.agent });
     }
   });
+
+  /** A revoked, signed-out or expired session: say who and why, then close its sockets. */
+  function endSessionSockets(event: Extract<ServerEvent, { type: 'session.ended' }>): void {
+    for (const conn of connections) {
+      if (conn.principal.sessionId !== event.sessionId) continue;
+      send(conn, { type: 'session.ended', kind: event.kind, reason: event.reason, by: event.by });
+      conn.ws.close(SESSION_ENDED_CLOSE_CODE, 'session ended');
+      connections.delete(conn);
+    }
+    metrics.consolesConnected.set(connections.size);
+  }
 
   async function onMessage(conn: ConsoleConnection, raw: string): Promise<void> {
     let message: ConsoleToServer;
@@ -83,6 +101,7 @@ export function createConsoleGateway(server: ServerContext, authenticate: (autho
     metrics.consolesConnected.set(connections.size);
     let queue = Promise.resolve();
     ws.on('message', (data, isBinary) => {
+      if (!connections.has(conn)) return; // its session ended; the socket is closing
       if (isBinary) {
         send(conn, { type: 'error', code: 'protocol_invalid_message', message: 'Binary frames are not part of the protocol' });
         return;

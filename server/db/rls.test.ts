@@ -9,6 +9,7 @@ import { createGrant } from '../grants/store';
 import { createOrg } from '../orgs/store';
 import { createUnit } from '../units/store';
 import { createUser } from '../users/store';
+import { generateSessionToken, insertSession } from '../sessions/store';
 import { withOrg, withScope, type Scope } from './database';
 import { createTestDatabase, type TestDatabase } from './testing';
 
@@ -36,7 +37,7 @@ interface Tenant {
   userId: string;
 }
 
-/** One of everything, in one org: units, agents, a user with a token and a grant, a shared workspace item, audit entries, a purge checkpoint. */
+/** One of everything, in one org: units, agents, a user with a token, a grant and a session, a shared workspace item, audit entries, a purge checkpoint. */
 async function seedTenant(database: TestDatabase, name: string): Promise<Tenant> {
   const { db } = database;
   const orgId = (await createOrg(db, name)).id;
@@ -49,6 +50,7 @@ async function seedTenant(database: TestDatabase, name: string): Promise<Tenant>
   const userId = (await withOrg(db, orgId, (tx) => createUser(tx, { orgId, displayName: `${name} tech`, email: `tech@${orgId}.test` }))).id;
   await issueApiToken(db, systemClock, { userId, auditOrgId: orgId, label: 'rls', actor });
   await withOrg(db, orgId, (tx) => createGrant(tx, { orgId, userId, role: 'tech', unitId, createdBy: null }));
+  await withOrg(db, orgId, (tx) => insertSession(tx, { orgId, userId, token: generateSessionToken(), at: new Date(), userAgent: 'rls', ip: '127.0.0.1' }));
   await withScope(db, { orgId, userId }, async (tx) => {
     const item = await tx.insertInto('workspace_items')
       .values({ owner_id: userId, kind: 'note', title: 'shared', language: null, body: name, updated_at: new Date() })
@@ -103,7 +105,7 @@ describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
   });
 
   it('finds the tenant tables in the catalog', () => {
-    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['agents', 'api_tokens', 'audit_checkpoints', 'audit_heads', 'audit_log', 'grants', 'units', 'users', 'workspace_items', 'workspace_shares']));
+    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['agents', 'api_tokens', 'audit_checkpoints', 'audit_heads', 'audit_log', 'grants', 'sessions', 'units', 'users', 'workspace_items', 'workspace_shares']));
   });
 
   /** Tables outside the allowlist that lack RLS enabled, forced, or a policy. */

@@ -12,6 +12,11 @@ export interface OrgsTable {
   name: string;
   audit_retention_days: Generated<number>;
   created_at: Generated<Date>;
+  /** The registered Azure AD tenant (migration 0006). */
+  azure_tenant_id: string | null;
+  default_role: Generated<GrantRole>;
+  session_idle_minutes: Generated<number>;
+  session_absolute_minutes: Generated<number>;
 }
 
 export interface UnitsTable {
@@ -48,6 +53,9 @@ export interface UsersTable {
   platform_role: 'admin' | null;
   created_at: Generated<Date>;
   disabled_at: NullableTimestamp;
+  /** Azure AD identity (tid, oid); both or neither (migration 0006). */
+  azure_tenant_id: string | null;
+  azure_object_id: string | null;
 }
 
 export interface ApiTokensTable {
@@ -126,6 +134,20 @@ export interface AuditCheckpointsTable {
   created_at: Generated<Date>;
 }
 
+export interface SessionsTable {
+  id: Generated<string>;
+  org_id: string;
+  user_id: string;
+  token_hash: Buffer;
+  created_at: Timestamp;
+  last_activity_at: Timestamp;
+  user_agent: string | null;
+  ip: string | null;
+  ended_at: NullableTimestamp;
+  ended_by: string | null;
+  end_reason: string | null;
+}
+
 export interface Database {
   orgs: OrgsTable;
   units: UnitsTable;
@@ -138,6 +160,7 @@ export interface Database {
   audit_log: AuditLogTable;
   audit_heads: AuditHeadsTable;
   audit_checkpoints: AuditCheckpointsTable;
+  sessions: SessionsTable;
 }
 
 export type AgentRow = Selectable<AgentsTable>;
@@ -146,4 +169,5 @@ export type OrgRow = Selectable<OrgsTable>;
 export type UserRow = Selectable<UsersTable>;
 export type GrantRow = Selectable<GrantsTable>;
 export type AuditLogRow = Selectable<AuditLogTable>;
+export type SessionRow = Selectable<SessionsTable>;
 export type WorkspaceItemRow = Selectable<WorkspaceItemsTable>;

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { AgentDetail, AgentSummary } from '../../protocol/api';
+import type { SessionEndKind } from '../../protocol/identity';
 
 /**
  * Changes consoles want to see live. In-process for one node; several nodes will carry the same
@@ -7,7 +8,9 @@ import type { AgentDetail, AgentSummary } from '../../protocol/api';
  */
 export type ServerEvent =
   | { type: 'agent.status'; orgId: string; agent: AgentSummary }
-  | { type: 'agent.inventory'; orgId: string; agent: AgentDetail };
+  | { type: 'agent.inventory'; orgId: string; agent: AgentDetail }
+  /** A session was revoked, signed out or ran out: its console sockets are told and closed. */
+  | { type: 'session.ended'; orgId: string; sessionId: string; kind: SessionEndKind; reason: string; by: { userId: string; name: string } | null };
 
 export interface EventBus {
   publish(event: ServerEvent): void;

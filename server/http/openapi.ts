@@ -29,7 +29,7 @@ export function openApiDocument(routes: ApiRoute[], info: { title: string; versi
       summary: route.summary,
       tags: [route.tag],
       operationId: `${route.method}${openApiPath.replace(/[{}]/g, '').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())}`,
-      security: [{ bearer: [] }],
+      security: route.publicHandler ? [] : [{ bearer: [] }],
       ...(route.permission ? { 'x-permission': route.permission } : {}),
       ...(route.audit ? { 'x-audit-action': route.audit } : {}),
       parameters,

@@ -77,6 +77,39 @@ export interface ApiRoute<P extends AnyObject = AnyObject, Q extends AnyObject =
   /** For StreamResponse routes: the media types the stream may have, for the OpenAPI document. */
   produces?: string[];
   handler: (call: RouteCall<z.output<P>, z.output<Q>, z.output<B>>) => Promise<z.input<R>>;
+  /**
+   * Set only by publicApiRoute: the route takes no credential (sign-in itself) and this handler
+   * runs instead of `handler`, with no principal, org or audit helper; it records its own audit.
+   */
+  publicHandler?: (call: PublicRouteCall<z.output<P>, z.output<Q>, z.output<B>>) => Promise<z.input<R>>;
+}
+
+/** What an unauthenticated route's handler gets: parsed input and where the call came from. */
+export interface PublicRouteCall<P, Q, B> {
+  input: RouteInput<P, Q, B>;
+  server: ServerContext;
+  ip: string;
+  userAgent: string | null;
+}
+
+type PublicApiRouteDeclaration<P extends AnyObject, Q extends AnyObject, B extends AnyObject, R extends z.ZodType> =
+  Omit<ApiRoute<P, Q, B, R>, 'permission' | 'handler' | 'publicHandler'> & {
+    handler: (call: PublicRouteCall<z.output<P>, z.output<Q>, z.output<B>>) => Promise<z.input<R>>;
+  };
+
+/**
+ * Declares a route that needs no credential. Only for obtaining one (POST /api/auth/session):
+ * it cannot sit under /api/orgs/:orgId and holds no permission.
+ */
+export function publicApiRoute<P extends AnyObject = typeof Empty, Q extends AnyObject = typeof Empty, B extends AnyObject = typeof Empty, R extends z.ZodType = z.ZodType>(
+  route: PublicApiRouteDeclaration<P, Q, B, R>,
+): ApiRoute {
+  if (route.path.includes(':orgId')) throw new Error(`public route ${route.path} cannot be org-scoped`);
+  return {
+    ...route,
+    publicHandler: route.handler,
+    handler: () => Promise.reject(new Error(`public route ${route.path} has no authenticated handler`)),
+  } as unknown as ApiRoute;
 }
 
 /** Declares a route with inference on its schemas. */
@@ -109,6 +142,16 @@ export function holdsRoutePermission(org: OrgContext, permission: Permission): b
 export function mountRoutes(router: Router, routes: ApiRoute[], server: ServerContext, authenticate: Authenticate): void {
   for (const route of routes) {
     router[route.method](route.path, async (ctx: ParameterizedContext) => {
+      if (route.publicHandler) {
+        const input = {
+          params: parseOrThrow(route.params ?? Empty, ctx.params, 'params'),
+          query: parseOrThrow(route.query ?? Empty, ctx.query, 'query'),
+          body: parseOrThrow(route.body ?? Empty, (ctx.request as { body?: unknown }).body ?? {}, 'body'),
+        } as RouteInput<Record<string, unknown>, Record<string, unknown>, Record<string, unknown>>;
+        const value = await route.publicHandler({ input, server, ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 300) || null });
+        ctx.body = route.response.parse(value);
+        return;
+      }
       const principal = await authenticate(ctx.get('authorization') || undefined);
       if (!principal) throw AuthenticationError();
       const ip = ctx.ip;

@@ -4,6 +4,7 @@ import * as m0002 from './0002_access_audit';
 import * as m0003 from './0003_audit_query_indexes';
 import * as m0004 from './0004_org_directory_policies';
 import * as m0005 from './0005_audit_purge_retention';
+import * as m0006 from './0006_identity_sessions';
 
 /** Ordered, forward-only. Append; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003_audit_query_indexes': m0003,
   '0004_org_directory_policies': m0004,
   '0005_audit_purge_retention': m0005,
+  '0006_identity_sessions': m0006,
 };
 
 export const migrationProvider: MigrationProvider = {

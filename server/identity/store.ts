@@ -1,0 +1,62 @@
+import type { OrgIdentity } from '../../protocol/identity';
+import type { GrantRole } from '../../protocol/permissions';
+import type { Db, Tx } from '../db/database';
+import { ConflictError } from '../errors';
+
+/* Which org an Azure tenant signs in to, and which user an Azure identity (tid, oid) is. */
+
+export interface TenantOrg {
+  id: string;
+  name: string;
+  defaultRole: GrantRole;
+}
+
+/** The org that registered `tenantId`; the org directory is readable outside any org. */
+export async function orgForTenant(db: Db | Tx, tenantId: string): Promise<TenantOrg | undefined> {
+  const row = await db.selectFrom('orgs').select(['id', 'name', 'default_role']).where('azure_tenant_id', '=', tenantId).executeTakeFirst();
+  return row && { id: row.id, name: row.name, defaultRole: row.default_role };
+}
+
+export async function orgIdentity(db: Db | Tx, orgId: string): Promise<OrgIdentity | undefined> {
+  const row = await db.selectFrom('orgs')
+    .select(['azure_tenant_id', 'default_role', 'session_idle_minutes', 'session_absolute_minutes'])
+    .where('id', '=', orgId).executeTakeFirst();
+  return row && {
+    azureTenantId: row.azure_tenant_id,
+    defaultRole: row.default_role,
+    sessionIdleMinutes: row.session_idle_minutes,
+    sessionAbsoluteMinutes: row.session_absolute_minutes,
+  };
+}
+
+/** In a transaction scoped to the org (RLS lets an org change only itself). */
+export async function updateOrgIdentity(tx: Tx, orgId: string, identity: OrgIdentity): Promise<void> {
+  try {
+    await tx.updateTable('orgs').set({
+      azure_tenant_id: identity.azureTenantId,
+      default_role: identity.defaultRole,
+      session_idle_minutes: identity.sessionIdleMinutes,
+      session_absolute_minutes: identity.sessionAbsoluteMinutes,
+    }).where('id', '=', orgId).execute();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === '23505') throw ConflictError('That Azure tenant is already registered to another organisation');
+    throw err;
+  }
+}
+
+export interface IdentityUser {
+  id: string;
+  displayName: string;
+  disabled: boolean;
+}
+
+/** The user with this identity, among the users visible in the transaction's org. */
+export async function userForIdentity(tx: Tx, tenantId: string, objectId: string): Promise<IdentityUser | undefined> {
+  const row = await tx.selectFrom('users').select(['id', 'display_name', 'disabled_at'])
+    .where('azure_tenant_id', '=', tenantId).where('azure_object_id', '=', objectId).executeTakeFirst();
+  return row && { id: row.id, displayName: row.display_name, disabled: row.disabled_at !== null };
+}
+
+export async function linkIdentity(tx: Tx, userId: string, tenantId: string, objectId: string): Promise<void> {
+  await tx.updateTable('users').set({ azure_tenant_id: tenantId, azure_object_id: objectId }).where('id', '=', userId).execute();
+}
