@@ -1,0 +1,84 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { request } from 'node:https';
+
+/*
+ * Plays the browser's part of a sign-in at the dev provider for tests: follows redirects with a
+ * cookie jar, reads the login page, posts the chosen user's form and stops at the redirect to the
+ * client's loopback URI. Not a general HTTP client: just enough for the provider's pages.
+ */
+
+export interface HttpsResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export function httpsRequest(url: string, opts: { ca: string; method?: string; headers?: Record<string, string>; body?: string }): Promise<HttpsResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+export class BrowserDriver {
+  private readonly cookies = new Map<string, string>();
+
+  constructor(private readonly ca: string) {}
+
+  async fetch(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<HttpsResponse> {
+    const headers: Record<string, string> = {};
+    const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (cookie) headers.cookie = cookie;
+    const body = init.form ? new URLSearchParams(init.form).toString() : undefined;
+    if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const res = await httpsRequest(url, { ca: this.ca, method: init.method ?? 'GET', headers, body });
+    const setCookie = res.headers['set-cookie'];
+    for (const line of Array.isArray(setCookie) ? setCookie : []) {
+      const [pair = ''] = line.split(';');
+      const eq = pair.indexOf('=');
+      if (eq > 0) this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1));
+    }
+    return res;
+  }
+
+  /** Follows redirects inside the provider; returns the first response that is not a redirect to it, or the loopback Location. */
+  async follow(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<{ res: HttpsResponse; url: string }> {
+    let current = url;
+    let res = await this.fetch(current, init);
+    for (let hops = 0; hops < 10; hops += 1) {
+      const location = res.headers.location;
+      if (res.status < 300 || res.status >= 400 || typeof location !== 'string') return { res, url: current };
+      const next = new URL(location, current);
+      if (next.protocol !== 'https:') return { res, url: next.href };
+      current = next.href;
+      res = await this.fetch(current);
+    }
+    throw new Error('too many redirects');
+  }
+
+  /**
+   * From the authorization URL to the loopback redirect: opens the login page, posts `oid` (whatever
+   * is given, to test tampering) to the page's form action. Returns the final loopback URL, or the
+   * refusal response when the provider did not redirect there.
+   */
+  async signIn(authorizeUrl: string, oid: string): Promise<{ redirect: URL } | { refused: HttpsResponse }> {
+    const page = await this.follow(authorizeUrl);
+    if (page.res.status !== 200) return { refused: page.res };
+    const action = /<form method="post" action="([^"]+\/login)">/.exec(page.res.body)?.[1];
+    if (!action) throw new Error(`no login form on ${page.url}: ${page.res.body.slice(0, 200)}`);
+    const done = await this.follow(new URL(action, page.url).href, { method: 'POST', form: { oid } });
+    if (done.url.startsWith('http:')) return { redirect: new URL(done.url) };
+    return { refused: done.res };
+  }
+}

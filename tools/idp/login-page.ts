@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import type { DevIdpTenant } from './tenants';
+
+/*
+ * The dev provider's sign-in page: the tenant's users as buttons, no passwords. Everything
+ * interpolated is escaped; the page runs no script, and its one inline style is allowed by hash.
+ */
+
+const STYLE = 'body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}'
+  + 'form{margin:0}button{display:block;width:100%;text-align:left;margin:.4rem 0;padding:.7rem 1rem;border:1px solid #8a8886;'
+  + 'border-radius:4px;background:#fff;font:inherit;cursor:pointer}button:hover{background:#f3f2f1}'
+  + '.who{font-weight:600}.meta{color:#605e5c;font-size:.9em}.note{background:#fff4ce;padding:.6rem 1rem;border-radius:4px}'
+  + '.cancel{border:none;color:#0067b8;background:none;padding:.4rem 0}';
+
+const styleHash = createHash('sha256').update(STYLE).digest('base64');
+
+/**
+ * The page's headers. `form-action` lists the loopback origins because browsers apply it to the
+ * redirects that follow the form post, and the last of those goes to the console's loopback URI.
+ */
+export const LOGIN_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': [
+    "default-src 'none'",
+    `style-src 'sha256-${styleHash}'`,
+    "form-action 'self' http://127.0.0.1:* http://localhost:*",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; '),
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>`
+    + `<meta name="viewport" content="width=device-width,initial-scale=1"><style>${STYLE}</style></head><body>${body}</body></html>`;
+}
+
+export function renderLoginPage(input: { tenant: DevIdpTenant; clientId: string; actionPath: string; cancelPath: string }): string {
+  const { tenant } = input;
+  const users = tenant.users.map((u) => `<form method="post" action="${escapeHtml(input.actionPath)}">`
+    + `<input type="hidden" name="oid" value="${escapeHtml(u.oid)}">`
+    + `<button type="submit"><span class="who">${escapeHtml(u.name)}</span><br>`
+    + `<span class="meta">${escapeHtml(u.email)}${u.label ? ` · ${escapeHtml(u.label)}` : ''}</span></button></form>`).join('');
+  return page(`Sign in to ${tenant.name}`, `<h1>Sign in to ${escapeHtml(tenant.name)}</h1>`
+    + `<p class="note">Development identity provider: pick a user, no password is asked. Never use it outside a developer's machine.</p>`
+    + `<p class="meta">Tenant ${escapeHtml(tenant.id)} · application ${escapeHtml(input.clientId)}</p>`
+    + users
+    + `<form method="post" action="${escapeHtml(input.cancelPath)}"><button class="cancel" type="submit">Cancel</button></form>`);
+}
+
+export function renderProblemPage(message: string): string {
+  return page('Sign-in problem', `<h1>Sign-in problem</h1><p>${escapeHtml(message)}</p>`);
+}
