@@ -20,6 +20,12 @@ export const ErrorCode = z.enum([
   'token_expired',
   'tenant_not_registered',
   'idp_unavailable',
+  // MFA and step-up (issue #4, docs/mfa.md)
+  'step_up_required',
+  'step_up_invalid',
+  'mfa_not_enrolled',
+  'mfa_locked',
+  'mfa_code_invalid',
   // WebSocket protocol errors
   'protocol_invalid_message',
   'protocol_unsupported_version',

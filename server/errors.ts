@@ -30,3 +30,16 @@ export class AuthorizationFailure extends AppError {
 export const AuthorizationError = (message = 'You do not have permission to do that', permission?: Permission) => new AuthorizationFailure(message, permission);
 export const NotFoundError = (message = 'Not found') => new AppError(404, 'not_found', message);
 export const ConflictError = (message: string) => new AppError(409, 'conflict', message);
+
+/** 403 for a route that needs a step-up proof (X-Step-Up): none given, or not valid for this action. */
+export class StepUpFailure extends AppError {
+  constructor(code: 'step_up_required' | 'step_up_invalid', message: string) {
+    super(403, code, message);
+  }
+}
+/** 429 with Retry-After: too many attempts (`rate_limited`) or step-up locked after failures (`mfa_locked`). */
+export class RateLimitedFailure extends AppError {
+  constructor(code: 'rate_limited' | 'mfa_locked', message: string, readonly retryAfterSeconds: number) {
+    super(429, code, message);
+  }
+}

@@ -10,12 +10,15 @@ import type { Principal } from './auth/principal';
 import { systemClock, type Clock } from './clock';
 import { isLoopbackHost, type ServerConfig } from './config';
 import { createConsoleGateway } from './console/gateway';
+import { loadOrCreateMasterKey } from './crypto/master-key';
 import type { ServerContext } from './context';
 import { openDatabase, type DatabaseHandle } from './db/database';
 import { createEventBus } from './events/bus';
 import { createApp } from './http/app';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
+import { createMfaLimits, type MfaLimitOptions } from './mfa/limits';
+import { mfaRoutes } from './mfa/routes';
 import { agentRoutes } from './agents/routes';
 import { auditRoutes } from './audit/routes';
 import { identityRoutes } from './identity/routes';
@@ -30,7 +33,7 @@ import { workspaceRoutes } from './workspace/routes';
 import { loadOrCreateCertificate } from './tls/certificate';
 import { createTlsOnlyListener } from './tls/plaintext-guard';
 
-export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes, ...auditRoutes, ...identityRoutes, ...sessionRoutes];
+export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes, ...auditRoutes, ...mfaRoutes, ...identityRoutes, ...sessionRoutes];
 
 export interface RunningServer {
   url: string;
@@ -50,6 +53,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Use this database instead of opening one from the config (tests hand in a prepared one). */
   database?: DatabaseHandle;
+  /** MFA attempt limits (tests shrink them). */
+  mfaLimits?: MfaLimitOptions;
   /** Session activity write and expiry sweep intervals (tests shrink them). */
   sessions?: SessionServiceOptions;
 }
@@ -81,7 +86,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       onQuery: (seconds) => metrics.dbQuerySeconds.observe({ outcome: 'ok' }, seconds),
     }));
 
-  const context: ServerContext = { config, db: database.db, dbKind: database.kind, clock, log, metrics, bus: createEventBus() };
+  const masterKey = loadOrCreateMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
+  const context: ServerContext = {
+    config, db: database.db, dbKind: database.kind, clock, log, metrics, bus: createEventBus(),
+    keys: { current: masterKey, previous: [] },
+    mfaLimits: createMfaLimits(options.mfaLimits),
+  };
   const cleared = await resetNodePresence(database.db, config.nodeId);
   if (cleared > 0) log.info({ cleared }, 'cleared presence left by a previous run of this node');
 

@@ -16,6 +16,8 @@ interface Operation {
   method: string;
   path: string;
   permission: Permission | undefined;
+  /** The step-up action the route needs a proof for (x-step-up), tested with proofs in server/mfa. */
+  stepUp: string | undefined;
   pathParams: Array<{ name: string; schema: JsonSchema }>;
   requiredQuery: Array<{ name: string; schema: JsonSchema }>;
   body: JsonSchema | undefined;
@@ -37,6 +39,7 @@ interface JsonSchema {
 
 interface OpenApiOperation {
   'x-permission'?: string;
+  'x-step-up'?: string;
   /** `[]` on the one route that takes no credential (sign-in), tested in server/identity. */
   security?: unknown[];
   parameters?: Array<{ name: string; in: string; required?: boolean; schema: JsonSchema }>;
@@ -53,6 +56,7 @@ function operationsOf(document: unknown): Operation[] {
       method: method.toUpperCase(),
       path,
       permission: op['x-permission'] === undefined ? undefined : Permission.parse(op['x-permission']),
+      stepUp: op['x-step-up'],
       pathParams: (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => ({ name: p.name, schema: p.schema })),
       requiredQuery: (op.parameters ?? []).filter((p) => p.in === 'query' && p.required).map((p) => ({ name: p.name, schema: p.schema })),
       body: op.requestBody?.content['application/json']?.schema,
@@ -178,7 +182,8 @@ describe.each(databaseKinds())('API access matrix on %s', (kind) => {
     for (const op of orgRoutes.filter(namesObjects)) {
       const res = await call(op, orgAWithObjectsOfB, tokenOf(role));
       const held = op.permission !== undefined && ROLE_PERMISSIONS[role].has(op.permission);
-      const expected = held ? ['not_found', 404] : ['forbidden', 403];
+      // A route needing a step-up proof refuses before looking anything up: no proof was sent.
+      const expected = !held ? ['forbidden', 403] : op.stepUp ? ['step_up_required', 403] : ['not_found', 404];
       if (res.status !== expected[1] || errorCode(res) !== expected[0]) failures.push(`${describeOp(op)} → ${res.status} ${res.text.slice(0, 200)}`);
       if (res.text.includes('Clinic B')) failures.push(`${describeOp(op)} leaked org B data`);
     }
@@ -208,12 +213,13 @@ describe.each(databaseKinds())('API access matrix on %s', (kind) => {
   });
 
   // Last: the admin's calls succeed, and some of them change org A.
-  it('an MSP admin is never refused (no 403) on any route', async () => {
+  it('an MSP admin is never refused (no 403) on any route, except for the missing step-up proof where one is declared', async () => {
     const admin = await t.buildUser({ orgId: null, platformAdmin: true });
     const failures: string[] = [];
     for (const op of operations) {
       const res = await call(op, idsA, admin.token);
-      if (res.status === 403 || res.status === 401) failures.push(`${describeOp(op)} → ${res.status} ${res.text.slice(0, 200)}`);
+      const proofMissing = op.stepUp !== undefined && res.status === 403 && errorCode(res) === 'step_up_required';
+      if ((res.status === 403 && !proofMissing) || res.status === 401) failures.push(`${describeOp(op)} → ${res.status} ${res.text.slice(0, 200)}`);
     }
     expect(failures).toEqual([]);
   });

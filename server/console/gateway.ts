@@ -48,6 +48,8 @@ export function createConsoleGateway(server: ServerContext, authenticate: (autho
       endSessionSockets(event);
       return;
     }
+    // Only agent changes reach consoles so far; MFA alerts get their own message with the console screens.
+    if (event.type !== 'agent.status' && event.type !== 'agent.inventory') return;
     for (const conn of connections) {
       if (conn.orgId !== event.orgId || !conn.org || !seesAgent(conn.org, event.agent.unitId)) continue;
       send(conn, event.type === 'agent.status' ? { type: 'agent.status', agent: event.agent } : { type: 'agent.inventory', agent: event.agent });

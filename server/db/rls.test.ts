@@ -9,6 +9,8 @@ import { createGrant } from '../grants/store';
 import { createOrg } from '../orgs/store';
 import { createUnit } from '../units/store';
 import { createUser } from '../users/store';
+import { issueStepUpProof } from '../mfa/step-up';
+import { replaceBackupCodes, savePendingSecret } from '../mfa/store';
 import { generateSessionToken, insertSession } from '../sessions/store';
 import { withOrg, withScope, type Scope } from './database';
 import { createTestDatabase, type TestDatabase } from './testing';
@@ -27,7 +29,13 @@ const NOT_TENANT_DATA: Record<string, string> = {
   kysely_migration_lock: "Kysely's migration lock (owner only)",
 };
 /** Tables without org_id: they belong to one user (rmm.user_id), and this is the owning column. */
-const USER_OWNED: Record<string, string> = { api_tokens: 'user_id', workspace_items: 'owner_id' };
+const USER_OWNED: Record<string, string> = {
+  api_tokens: 'user_id',
+  workspace_items: 'owner_id',
+  mfa_totp: 'user_id',
+  mfa_backup_codes: 'user_id',
+  mfa_step_up_proofs: 'user_id',
+};
 /** Tables whose org_id NULL rows are visible outside any org (migration 0002): staff, the platform audit chain. */
 const PLATFORM_ROWS = new Set(['users', 'audit_log', 'audit_heads', 'audit_checkpoints']);
 
@@ -57,6 +65,10 @@ async function seedTenant(database: TestDatabase, name: string): Promise<Tenant>
       .returning('id').executeTakeFirstOrThrow();
     await tx.insertInto('workspace_shares').values({ org_id: orgId, item_id: item.id, unit_id: unitId, shared_by: userId }).execute();
     await tx.insertInto('workspace_items').values({ owner_id: userId, kind: 'note', title: 'private', language: null, body: name, updated_at: new Date() }).execute();
+    // MFA: a sealed (here: sealed-looking) secret, a backup code hash, a step-up proof.
+    await savePendingSecret(tx, userId, 'v1.00000000.c2VhbGVk', new Date());
+    await replaceBackupCodes(tx, userId, [Buffer.alloc(32, name.length)], new Date());
+    await issueStepUpProof(tx, systemClock, { userId, action: 'audit.export' });
   });
   return { orgId, unitId, userId };
 }
@@ -190,6 +202,20 @@ describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
       const expected = table === 'workspace_items' ? 1 : 0;
       expect(visible.ok && visible.rows.filter((r) => r.owner === a.userId).length, table).toBe(expected);
     }
+  });
+
+  it('an admin’s MFA reset (rmm_mfa_reset) reaches only members of the transaction’s org', async () => {
+    const count = async (userId: string) => Number((await database.ownerQuery('SELECT count(*)::int AS n FROM mfa_totp WHERE user_id = $1', [userId]))[0]?.n);
+    for (const scope of [{ orgId: a.orgId, userId: a.userId }, {}]) {
+      const outcome = await attempt(scope, 'SELECT rmm_mfa_reset($1) AS had', [b.userId]);
+      expect(outcome.ok, JSON.stringify(scope)).toBe(false);
+    }
+    expect(await count(b.userId)).toBe(1);
+    const colleague = (await withOrg(database.db, b.orgId, (tx) => createUser(tx, { orgId: b.orgId, displayName: 'Reset me', email: 'reset-me@b.test' }))).id;
+    await withScope(database.db, { orgId: b.orgId, userId: colleague }, (tx) => savePendingSecret(tx, colleague, 'v1.00000000.c2VhbGVk', new Date()));
+    expect(await attempt({ orgId: b.orgId }, 'SELECT rmm_mfa_reset($1) AS had', [colleague])).toMatchObject({ ok: true, rows: [{ had: false }] });
+    expect(await count(colleague)).toBe(0);
+    expect(await count(b.userId)).toBe(1);
   });
 
   it('a query with no org set sees no tenant rows: only staff users and the platform audit chain', async () => {

@@ -148,6 +148,35 @@ export interface SessionsTable {
   end_reason: string | null;
 }
 
+export interface MfaTotpTable {
+  user_id: string;
+  /** Sealed (server/crypto/seal.ts), never the base32 secret. */
+  secret_sealed: string | null;
+  pending_sealed: string | null;
+  confirmed_at: NullableTimestamp;
+  last_used_step: string | number | null;
+  locked_until: NullableTimestamp;
+  updated_at: Date;
+}
+
+export interface MfaBackupCodesTable {
+  id: Generated<string>;
+  user_id: string;
+  code_hash: Buffer;
+  created_at: Date;
+  used_at: NullableTimestamp;
+}
+
+export interface MfaStepUpProofsTable {
+  id: Generated<string>;
+  user_id: string;
+  action: string;
+  token_hash: Buffer;
+  created_at: Date;
+  expires_at: Date;
+  used_at: NullableTimestamp;
+}
+
 export interface Database {
   orgs: OrgsTable;
   units: UnitsTable;
@@ -160,6 +189,9 @@ export interface Database {
   audit_log: AuditLogTable;
   audit_heads: AuditHeadsTable;
   audit_checkpoints: AuditCheckpointsTable;
+  mfa_totp: MfaTotpTable;
+  mfa_backup_codes: MfaBackupCodesTable;
+  mfa_step_up_proofs: MfaStepUpProofsTable;
   sessions: SessionsTable;
 }
 

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { ZodError } from 'zod';
 import { Health } from '../../protocol/api';
-import { AppError } from '../errors';
+import { AppError, RateLimitedFailure } from '../errors';
 import type { ServerContext } from '../context';
 import { openApiDocument } from './openapi';
 import { mountRoutes, type ApiRoute, type Authenticate } from './route';
@@ -31,6 +31,7 @@ export function createApp(server: ServerContext, routes: ApiRoute[], authenticat
     } catch (err) {
       const known = err instanceof AppError ? err : undefined;
       ctx.status = known?.status ?? 500;
+      if (known instanceof RateLimitedFailure) ctx.set('Retry-After', String(Math.max(1, Math.ceil(known.retryAfterSeconds))));
       ctx.body = {
         error: {
           code: known?.code ?? 'internal',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorBody } from '../../protocol/errors';
+import { STEP_UP_HEADER } from '../../protocol/mfa';
 import { StreamResponse, type ApiRoute } from './route';
 
 /** OpenAPI 3.1 document for the declared routes, from the same zod schemas. */
@@ -21,6 +22,9 @@ export function openApiDocument(routes: ApiRoute[], info: { title: string; versi
         parameters.push({ name, in: location, required: location === 'path' || (shape.required ?? []).includes(name), schema: property });
       }
     }
+    if (route.stepUp) {
+      parameters.push({ name: STEP_UP_HEADER, in: 'header', required: true, description: `A step-up proof for ${route.stepUp} (POST /api/me/mfa/step-up)`, schema: { type: 'string' } });
+    }
     const ok = route.response === StreamResponse
       ? { description: 'OK (streamed)', content: Object.fromEntries((route.produces ?? ['application/octet-stream']).map((type) => [type, { schema: { type: 'string' } }])) }
       : { description: 'OK', content: { 'application/json': { schema: json(route.response) } } };
@@ -32,6 +36,7 @@ export function openApiDocument(routes: ApiRoute[], info: { title: string; versi
       security: route.publicHandler ? [] : [{ bearer: [] }],
       ...(route.permission ? { 'x-permission': route.permission } : {}),
       ...(route.audit ? { 'x-audit-action': route.audit } : {}),
+      ...(route.stepUp ? { 'x-step-up': route.stepUp } : {}),
       parameters,
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(route.body) } } } } : {}),
       responses: {

@@ -3,13 +3,15 @@ import type Router from '@koa/router';
 import type { ParameterizedContext } from 'koa';
 import { z } from 'zod';
 import type { AuditAction } from '../../protocol/audit-actions';
+import type { StepUpAction } from '../../protocol/mfa';
 import { ORG_SCOPED, type Permission } from '../../protocol/permissions';
 import { loadOrgContext, type OrgContext } from '../access/org-access';
 import { appendAudit, type AuditRecord } from '../audit/log';
 import { auditActor, type Principal } from '../auth/principal';
 import type { ServerContext } from '../context';
 import { withScope, type Tx } from '../db/database';
-import { AppError, AuthenticationError, AuthorizationError, AuthorizationFailure, ValidationError } from '../errors';
+import { AppError, AuthenticationError, AuthorizationError, AuthorizationFailure, StepUpFailure, ValidationError } from '../errors';
+import { consumeStepUpProof } from '../mfa/step-up';
 
 /*
  * One declaration per API route: method, path, the permission it needs, input and output
@@ -18,7 +20,8 @@ import { AppError, AuthenticationError, AuthorizationError, AuthorizationFailure
  *
  * Order of checks for a route under /api/orgs/:orgId: authenticate (401) → the org exists and the
  * caller holds something in it (else 404, like an org that does not exist) → the route's
- * permission (403, audited as denied) → input parsing (400) → handler. Handlers get parsed input
+ * permission (403, audited as denied) → input parsing (400) → step-up proof for routes that
+ * declare `stepUp` (403 step_up_required / step_up_invalid, audited as denied) → handler. Handlers get parsed input
  * and never touch raw request data; their return value is parsed by the response schema, which
  * strips any field it does not name.
  */
@@ -44,6 +47,12 @@ export interface RouteCall<P, Q, B> {
   /** Present for routes under /api/orgs/:orgId: the org and what the caller may do in it. */
   org: OrgContext | undefined;
   audit: CallAudit;
+  /**
+   * Uses the request's step-up proof (X-Step-Up header) for `action`, or throws 403
+   * step_up_required / step_up_invalid. For handlers whose need for a proof depends on state
+   * (re-enrolment); fixed needs are declared with `stepUp` on the route.
+   */
+  requireStepUp(action: StepUpAction): Promise<void>;
 }
 
 /** A route that streams its body (exports) instead of returning JSON. */
@@ -70,6 +79,8 @@ export interface ApiRoute<P extends AnyObject = AnyObject, Q extends AnyObject =
   permission?: Permission;
   /** The action this route records; a call that fails or is refused records it as failed/denied. */
   audit?: AuditAction;
+  /** The sensitive action this route performs: the caller must present a fresh step-up proof for it (docs/mfa.md). */
+  stepUp?: StepUpAction;
   params?: P;
   query?: Q;
   body?: B;
@@ -174,6 +185,13 @@ export function mountRoutes(router: Router, routes: ApiRoute[], server: ServerCo
         return id ? { type: id[0].replace(/Id$/, ''), id: id[1] } : null;
       };
 
+      const requireStepUp = async (action: StepUpAction): Promise<void> => {
+        const proof = ctx.get('x-step-up');
+        if (!proof) throw new StepUpFailure('step_up_required', `This needs a step-up proof for ${action} in the X-Step-Up header`);
+        const check = await consumeStepUpProof(server.db, server.clock, { userId: principal.userId, action, proof });
+        if (check !== 'ok') throw new StepUpFailure('step_up_invalid', `The step-up proof is not valid for ${action} (${check.replace('_', ' ')})`);
+      };
+
       try {
         if (route.permission && org && !holdsRoutePermission(org, route.permission)) {
           throw AuthorizationError(`You need the ${route.permission} permission`, route.permission);
@@ -183,7 +201,8 @@ export function mountRoutes(router: Router, routes: ApiRoute[], server: ServerCo
           query: parseOrThrow(route.query ?? Empty, ctx.query, 'query'),
           body: parseOrThrow(route.body ?? Empty, (ctx.request as { body?: unknown }).body ?? {}, 'body'),
         } as RouteInput<Record<string, unknown>, Record<string, unknown>, Record<string, unknown>>;
-        const value = await route.handler({ input, principal, server, ip, userAgent, org, audit });
+        if (route.stepUp) await requireStepUp(route.stepUp);
+        const value = await route.handler({ input, principal, server, ip, userAgent, org, audit, requireStepUp });
         if (route.response === StreamResponse) {
           const body = value as StreamBody;
           ctx.type = body.contentType;
@@ -210,8 +229,8 @@ async function recordRefusal(
   options: { route: ApiRoute; audit: CallAudit; target: { type: string; id: string } | null; runInOrg: (fn: (tx: Tx) => Promise<unknown>) => Promise<unknown> },
 ): Promise<void> {
   const { route, audit, target, runInOrg } = options;
-  if (err instanceof AuthorizationFailure) {
-    const permission = err.permission ?? route.permission ?? 'org.read';
+  if (err instanceof AuthorizationFailure || err instanceof StepUpFailure) {
+    const permission = (err instanceof AuthorizationFailure ? err.permission : undefined) ?? route.permission ?? 'org.read';
     await runInOrg((tx) =>
       route.audit
         ? audit(tx, { action: route.audit, outcome: 'denied', target })

@@ -5,6 +5,7 @@ import * as m0003 from './0003_audit_query_indexes';
 import * as m0004 from './0004_org_directory_policies';
 import * as m0005 from './0005_audit_purge_retention';
 import * as m0006 from './0006_identity_sessions';
+import * as m0007 from './0007_mfa';
 
 /** Ordered, forward-only. Append; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004_org_directory_policies': m0004,
   '0005_audit_purge_retention': m0005,
   '0006_identity_sessions': m0006,
+  '0007_mfa': m0007,
 };
 
 export const migrationProvider: MigrationProvider = {
