@@ -211,6 +211,15 @@ describe.each(databaseKinds())('MFA through the API on %s', (kind) => {
     });
   });
 
+  it('documents the proof a route needs in the OpenAPI document: the X-Step-Up header and x-step-up', async () => {
+    const document = (await t.request('/api/openapi.json')).json() as { paths: Record<string, Record<string, { parameters: Array<{ name: string; in: string; required: boolean }>; 'x-step-up'?: string }>> };
+    const operation = document.paths['/api/orgs/{orgId}/users/{userId}/mfa/reset']?.post;
+    expect(operation?.['x-step-up']).toBe('mfa.reset');
+    expect(operation?.parameters).toContainEqual(expect.objectContaining({ name: 'X-Step-Up', in: 'header', required: true }));
+    expect(document.paths['/api/me/mfa/backup-codes']?.post?.['x-step-up']).toBe('mfa.backup_codes');
+    expect(document.paths['/api/me/mfa']?.get?.['x-step-up']).toBeUndefined();
+  });
+
   it('re-enrolment of an enrolled user needs a step-up proof; the old authenticator works until the new one is confirmed', async () => {
     const user = await member();
     const { secret: oldSecret } = await enrolTotp(t, user.token);
