@@ -9,6 +9,7 @@ Commands:
   user      add users, grant roles, issue API tokens (bootstrap, before Azure AD sign-in)
   audit     verify the audit log's hash chains, export it (JSON lines, CSV), purge by retention
   demo      run everything locally: server, one agent, and the console (what npm start does)
+  idp       run the development identity provider (Azure AD-shaped OpenID Connect, demo users)
 
 Run 'rmm <command> --help' for a command's options.
 `;
@@ -23,6 +24,7 @@ const commands: Record<string, () => Promise<Command>> = {
   audit: async () => (await import('../server/cli/audit')).auditCommand,
   agent: async () => (await import('../agent/cli')).agentCommand,
   demo: async () => (await import('../tools/demo/demo')).demoCommand,
+  idp: async () => (await import('../tools/idp/cli')).idpCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

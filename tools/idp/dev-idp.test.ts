@@ -163,6 +163,44 @@ describe('dev identity provider', () => {
     expect(String(renewed.json.access_token)).not.toBe(String(first.json.access_token));
   });
 
+  it('refuses tenant A codes and refresh tokens at tenant B', async () => {
+    if (!tessa) throw new Error('no demo user');
+    const tokens = await signIn(DEMO_CLINIC_TENANT_ID, tessa.oid);
+    const atOther = await tokenRequest(DEMO_MSP_TENANT_ID, { grant_type: 'refresh_token', refresh_token: String(tokens.json.refresh_token) });
+    expect(atOther.json.error).toBe('invalid_grant');
+
+    const meta = await discovery(DEMO_CLINIC_TENANT_ID);
+    const { verifier, challenge } = pkcePair();
+    const result = await new BrowserDriver(idp.caCert).signIn(authorizeUrl(meta.authorization_endpoint, challenge), tessa.oid);
+    if (!('redirect' in result)) throw new Error('sign-in refused');
+    const code = result.redirect.searchParams.get('code') ?? '';
+    const codeAtOther = await tokenRequest(DEMO_MSP_TENANT_ID, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier });
+    expect(codeAtOther.json.error).toBe('invalid_grant');
+  });
+
+  it('refuses a code used twice', async () => {
+    if (!tessa) throw new Error('no demo user');
+    const meta = await discovery(DEMO_CLINIC_TENANT_ID);
+    const { verifier, challenge } = pkcePair();
+    const result = await new BrowserDriver(idp.caCert).signIn(authorizeUrl(meta.authorization_endpoint, challenge), tessa.oid);
+    if (!('redirect' in result)) throw new Error('sign-in refused');
+    const form = { grant_type: 'authorization_code', code: result.redirect.searchParams.get('code') ?? '', redirect_uri: REDIRECT, code_verifier: verifier };
+    expect((await tokenRequest(DEMO_CLINIC_TENANT_ID, form)).status).toBe(200);
+    expect((await tokenRequest(DEMO_CLINIC_TENANT_ID, form)).json.error).toBe('invalid_grant');
+  });
+
+  it('returns access_denied to the client when the user cancels', async () => {
+    const meta = await discovery(DEMO_CLINIC_TENANT_ID);
+    const driver = new BrowserDriver(idp.caCert);
+    const page = await driver.follow(authorizeUrl(meta.authorization_endpoint, pkcePair().challenge));
+    const cancel = /<form method="post" action="([^"]+\/cancel)">/.exec(page.res.body)?.[1] ?? '';
+    const { url } = await driver.follow(new URL(cancel, page.url).href, { method: 'POST', form: {} });
+    const landed = new URL(url);
+    expect(landed.origin + landed.pathname).toBe(REDIRECT);
+    expect(landed.searchParams.get('error')).toBe('access_denied');
+    expect(landed.searchParams.get('code')).toBeNull();
+  });
+
   it('refuses a login form naming an unknown user or a user of another tenant', async () => {
     const meta = await discovery(DEMO_CLINIC_TENANT_ID);
     for (const oid of ['0a1d0000-0000-4000-8000-00000000ffff', DEMO_STAFF_ADMIN.oid, 'not-a-uuid']) {

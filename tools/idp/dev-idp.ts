@@ -57,7 +57,6 @@ export async function startDevIdp(input: DevIdpOptionsInput & { clock?: Clock })
   const dataDir = options.dataDir ?? temporary ?? '';
   const certificate = await loadOrCreateCertificate({ dataDir }, clock);
   const keys = loadOrCreateIdpKeys(dataDir, options.tenants.map((t) => t.id));
-  const store = new DevIdpMemoryStore(clock);
   const providers = new Map<string, { provider: Provider; tenant: DevIdpTenant }>();
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
@@ -101,7 +100,8 @@ export async function startDevIdp(input: DevIdpOptionsInput & { clock?: Clock })
       accessTokenTtlSeconds: options.accessTokenTtlSeconds,
       signingKey,
       cookieKeys: keys.cookies,
-      store,
+      // A store per tenant: a code or refresh token of one tenant means nothing at another.
+      store: new DevIdpMemoryStore(clock),
       clock,
       interactionPath: (uid) => `${mountOf(tenant.id)}/interaction/${uid}`,
     });

@@ -1,0 +1,119 @@
+import { request } from 'node:https';
+import { CryptoProvider, LogLevel, ProtocolMode, PublicClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrowserDriver, httpsRequest } from './browser-driver';
+import { startDevIdp, type DevIdp } from './dev-idp';
+import { DEMO_CLIENT_ID, DEMO_CLINIC_TENANT_ID, DEMO_TENANTS } from './tenants';
+
+/*
+ * The real MSAL Node PublicClientApplication against the dev provider over HTTPS: authorization
+ * URL, the browser part played by BrowserDriver, code redemption with PKCE, then silent renewal
+ * with the refresh token. MSAL is given the provider's CA through its network client, the way the
+ * console can (or through NODE_EXTRA_CA_CERTS, which must be set before the process starts).
+ */
+
+const API_SCOPE = `api://${DEMO_CLIENT_ID}/access_as_user`;
+const REDIRECT = 'http://localhost:47123/redirect';
+
+/** MSAL's network module over node:https trusting one extra CA. */
+function networkClientTrusting(ca: string): INetworkModule {
+  const send = <T>(method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> =>
+    new Promise((resolve, reject) => {
+      const req = request(url, { method, headers: options?.headers, ca }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+          try {
+            resolve({ status: res.statusCode ?? 0, headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T });
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end(options?.body);
+    });
+  return {
+    sendGetRequestAsync: (url, options) => send('GET', url, options),
+    sendPostRequestAsync: (url, options) => send('POST', url, options),
+  };
+}
+
+let idp: DevIdp;
+const theo = DEMO_TENANTS[0]?.users.find((u) => u.label === 'tech');
+
+beforeAll(async () => {
+  idp = await startDevIdp({ port: 0 });
+});
+afterAll(async () => {
+  await idp.close();
+});
+
+function msalFor(tenantId: string): PublicClientApplication {
+  return new PublicClientApplication({
+    auth: { clientId: DEMO_CLIENT_ID, authority: idp.issuer(tenantId), knownAuthorities: [`127.0.0.1:${idp.port}`] },
+    system: {
+      protocolMode: ProtocolMode.OIDC,
+      networkClient: networkClientTrusting(idp.caCert),
+      loggerOptions: { logLevel: LogLevel.Error, loggerCallback: () => undefined, piiLoggingEnabled: false },
+    },
+  });
+}
+
+async function tenantKeys(tenantId: string) {
+  const meta = JSON.parse((await httpsRequest(`${idp.issuer(tenantId)}/.well-known/openid-configuration`, { ca: idp.caCert })).body) as { jwks_uri: string };
+  return createLocalJWKSet(JSON.parse((await httpsRequest(meta.jwks_uri, { ca: idp.caCert })).body) as JSONWebKeySet);
+}
+
+describe('MSAL Node PublicClientApplication against the dev provider', () => {
+  it('signs in with code + PKCE, then renews silently with the refresh token', async () => {
+    if (!theo) throw new Error('no demo tech');
+    const pca = msalFor(DEMO_CLINIC_TENANT_ID);
+    const pkce = await new CryptoProvider().generatePkceCodes();
+    const state = 'state-msal-1';
+
+    const authUrl = await pca.getAuthCodeUrl({ scopes: [API_SCOPE], redirectUri: REDIRECT, codeChallenge: pkce.challenge, codeChallengeMethod: 'S256', state });
+    expect(authUrl.startsWith(`${idp.issuer(DEMO_CLINIC_TENANT_ID)}/auth?`)).toBe(true);
+
+    const signedIn = await new BrowserDriver(idp.caCert).signIn(authUrl, theo.oid);
+    if (!('redirect' in signedIn)) throw new Error(`refused: ${signedIn.refused.status} ${signedIn.refused.body}`);
+    expect(signedIn.redirect.origin + signedIn.redirect.pathname).toBe(REDIRECT);
+    expect(signedIn.redirect.searchParams.get('state')).toBe(state);
+    const code = signedIn.redirect.searchParams.get('code') ?? '';
+
+    const first = await pca.acquireTokenByCode({ code, scopes: [API_SCOPE], redirectUri: REDIRECT, codeVerifier: pkce.verifier, state }, { code, state });
+    const keys = await tenantKeys(DEMO_CLINIC_TENANT_ID);
+    const { payload } = await jwtVerify(first.accessToken, keys, { issuer: idp.issuer(DEMO_CLINIC_TENANT_ID), audience: `api://${DEMO_CLIENT_ID}`, algorithms: ['RS256'] });
+    expect(payload).toMatchObject({ tid: DEMO_CLINIC_TENANT_ID, oid: theo.oid, name: theo.name, preferred_username: theo.email, scp: 'access_as_user' });
+    expect(first.account).toMatchObject({ username: theo.email, name: theo.name });
+    expect(first.scopes).toContain(API_SCOPE);
+
+    const account = first.account;
+    if (!account) throw new Error('MSAL returned no account');
+    const cached = await pca.acquireTokenSilent({ account, scopes: [API_SCOPE] });
+    expect(cached.accessToken).toBe(first.accessToken);
+
+    const renewed = await pca.acquireTokenSilent({ account, scopes: [API_SCOPE], forceRefresh: true });
+    expect(renewed.accessToken).not.toBe(first.accessToken);
+    const again = await jwtVerify(renewed.accessToken, keys, { issuer: idp.issuer(DEMO_CLINIC_TENANT_ID), audience: `api://${DEMO_CLIENT_ID}`, algorithms: ['RS256'] });
+    expect(again.payload).toMatchObject({ tid: DEMO_CLINIC_TENANT_ID, oid: theo.oid, scp: 'access_as_user' });
+    expect(decodeJwt(renewed.idToken)).toMatchObject({ oid: theo.oid, tid: DEMO_CLINIC_TENANT_ID });
+  });
+
+  it('refuses the code when MSAL is given a different PKCE verifier', async () => {
+    if (!theo) throw new Error('no demo tech');
+    const pca = msalFor(DEMO_CLINIC_TENANT_ID);
+    const crypto = new CryptoProvider();
+    const pkce = await crypto.generatePkceCodes();
+    const authUrl = await pca.getAuthCodeUrl({ scopes: [API_SCOPE], redirectUri: REDIRECT, codeChallenge: pkce.challenge, codeChallengeMethod: 'S256' });
+    const signedIn = await new BrowserDriver(idp.caCert).signIn(authUrl, theo.oid);
+    if (!('redirect' in signedIn)) throw new Error('refused');
+    const code = signedIn.redirect.searchParams.get('code') ?? '';
+    const other = await crypto.generatePkceCodes();
+    await expect(pca.acquireTokenByCode({ code, scopes: [API_SCOPE], redirectUri: REDIRECT, codeVerifier: other.verifier })).rejects.toThrow(/invalid_grant/);
+  });
+});
