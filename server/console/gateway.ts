@@ -56,8 +56,15 @@ export function createConsoleGateway(server: ServerContext, authenticate: (autho
     }
   });
 
+  // Sessions ended lately: a socket whose upgrade was authenticated just before its session
+  // ended registers after the event went out, and is closed on arrival instead.
+  const recentlyEnded = new Map<string, { event: Extract<ServerEvent, { type: 'session.ended' }>; at: number }>();
+
   /** A revoked, signed-out or expired session: say who and why, then close its sockets. */
   function endSessionSockets(event: Extract<ServerEvent, { type: 'session.ended' }>): void {
+    const now = Date.now();
+    for (const [id, entry] of recentlyEnded) if (now - entry.at > 60_000) recentlyEnded.delete(id);
+    recentlyEnded.set(event.sessionId, { event, at: now });
     for (const conn of connections) {
       if (conn.principal.sessionId !== event.sessionId) continue;
       send(conn, { type: 'session.ended', kind: event.kind, reason: event.reason, by: event.by });
@@ -101,6 +108,8 @@ export function createConsoleGateway(server: ServerContext, authenticate: (autho
     const conn: ConsoleConnection = { ws, principal };
     connections.add(conn);
     metrics.consolesConnected.set(connections.size);
+    const ended = principal.sessionId ? recentlyEnded.get(principal.sessionId) : undefined;
+    if (ended) endSessionSockets(ended.event);
     let queue = Promise.resolve();
     ws.on('message', (data, isBinary) => {
       if (!connections.has(conn)) return; // its session ended; the socket is closing

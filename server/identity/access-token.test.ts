@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../clock';
-import { claimedTenant, createAccessTokenVerifier, TokenRejected, type TokenRejection } from './access-token';
+import { acceptedAudiences, claimedTenant, createAccessTokenVerifier, TokenRejected, type TokenRejection } from './access-token';
 import { createTenantKeys } from './tenant-keys';
 
 const AUTHORITY = 'https://login.example.test';
@@ -75,6 +75,17 @@ describe('Azure AD access token validation', () => {
     expect(await rejection(await sign({ iss: `https://evil.example.test/${tid}/v2.0` }))).toBe('wrong_issuer');
     expect(await rejection(await sign({ iss: `${AUTHORITY}/${otherTid}/v2.0` }))).toBe('wrong_issuer');
     expect(await rejection(await sign({ iss: `${AUTHORITY}/${tid}/v2.0/` }))).toBe('wrong_issuer');
+  });
+
+  it('accepts the API as api://<client id> or as the bare client id, and nothing else', async () => {
+    const clientId = randomUUID();
+    const paired = createAccessTokenVerifier({ authorityBase: AUTHORITY, audience: `api://${clientId}`, scope: SCOPE, keys, clock });
+    for (const aud of [clientId, `api://${clientId}`]) await expect(paired.verify(await sign({ aud }))).resolves.toMatchObject({ objectId: oid });
+    for (const aud of [randomUUID(), `api://${randomUUID()}`, `${clientId}/`, [`api://${clientId}x`]]) {
+      await expect(paired.verify(await sign({ aud }))).rejects.toMatchObject({ reason: 'wrong_audience' });
+    }
+    expect(acceptedAudiences(clientId)).toEqual([clientId, `api://${clientId}`]);
+    expect(acceptedAudiences('api://rmm-test')).toEqual(['api://rmm-test']);
   });
 
   it('refuses expired and not-yet-valid tokens beyond the 60 s skew, accepts within it', async () => {

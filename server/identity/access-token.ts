@@ -72,8 +72,22 @@ export function claimedTenant(token: string): string {
   return parsed.data;
 }
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The `aud` values accepted for a configured audience. Entra ID issues the bare client id when
+ * the app manifest has `accessTokenAcceptedVersion: 2`, and `api://<client id>` (the application
+ * ID URI) otherwise, so either form configured accepts exactly these two; anything else only itself.
+ */
+export function acceptedAudiences(configured: string): string[] {
+  if (GUID.test(configured)) return [configured, `api://${configured}`];
+  const uri = /^api:\/\/(.+)$/.exec(configured)?.[1];
+  return uri && GUID.test(uri) ? [configured, uri] : [configured];
+}
+
 export interface AccessTokenVerifierOptions {
   authorityBase: string;
+  /** The configured audience; see acceptedAudiences. */
   audience: string;
   /** The delegated scope the token must carry in `scp`. */
   scope: string;
@@ -103,7 +117,8 @@ function fromJoseError(err: unknown): TokenRejected {
 }
 
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
-  const { authorityBase, audience, scope, keys, clock } = options;
+  const { authorityBase, scope, keys, clock } = options;
+  const audience = acceptedAudiences(options.audience);
   return {
     async verify(token) {
       try {

@@ -11,12 +11,15 @@ import { endSession, findSession, sessionByToken, touchSession } from './store';
  * audited on the spot). Activity is recorded in memory on every request and written to the
  * database at most once per `touchIntervalMs` per session, not once per request. A sweep every
  * `sweepIntervalMs` ends sessions this node has seen that went idle or ran out, so their console
- * sockets are told and closed even when no request arrives.
+ * sockets are told and closed even when no request arrives. Less often (`storedSweepIntervalMs`)
+ * the database is swept too, org by org, for sessions no node is watching (never used after
+ * sign-in, or left behind by a restart), so lists and the audit log do not show them as open.
  */
 
 export interface SessionServiceOptions {
   touchIntervalMs?: number;
   sweepIntervalMs?: number;
+  storedSweepIntervalMs?: number;
 }
 
 interface Tracked extends SessionClock {
@@ -28,6 +31,8 @@ export interface SessionService {
   authenticate(token: string): Promise<Principal | undefined>;
   /** Ends sessions past their limits; the timer calls it, tests call it with a moved clock. */
   sweep(): Promise<number>;
+  /** Ends open sessions in the database past their limits, in every org. */
+  sweepStored(): Promise<number>;
   /** Writes pending activity (tests, shutdown). */
   flush(): Promise<void>;
   start(): void;
@@ -38,9 +43,11 @@ export function createSessionService(server: ServerContext, options: SessionServ
   const { db, clock, log, bus } = server;
   const touchIntervalMs = options.touchIntervalMs ?? 15_000;
   const sweepIntervalMs = options.sweepIntervalMs ?? 1000;
+  const storedSweepIntervalMs = options.storedSweepIntervalMs ?? 60_000;
   const tracked = new Map<string, Tracked>();
   const pending = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
+  let storedTimer: NodeJS.Timeout | undefined;
 
   const unsubscribe = bus.subscribe((event) => {
     if (event.type === 'session.ended') tracked.delete(event.sessionId);
@@ -126,9 +133,40 @@ export function createSessionService(server: ServerContext, options: SessionServ
     return ended;
   }
 
+  async function sweepStored(): Promise<number> {
+    const now = clock.now();
+    const orgs = await db.selectFrom('orgs').select(['id', 'session_idle_minutes', 'session_absolute_minutes']).execute();
+    let ended = 0;
+    for (const org of orgs) {
+      const idleBefore = new Date(now.getTime() - org.session_idle_minutes * 60_000);
+      const createdBefore = new Date(now.getTime() - org.session_absolute_minutes * 60_000);
+      const candidates = await withOrg(db, org.id, (tx) => tx.selectFrom('sessions')
+        .select(['id', 'created_at', 'last_activity_at'])
+        .where('ended_at', 'is', null)
+        .where((eb) => eb.or([eb('last_activity_at', '<=', idleBefore), eb('created_at', '<=', createdBefore)]))
+        .limit(1000).execute());
+      for (const row of candidates) {
+        const seen = tracked.get(row.id)?.lastActivityAt;
+        const stored = new Date(row.last_activity_at);
+        const state: SessionClock = {
+          createdAt: new Date(row.created_at),
+          lastActivityAt: seen && seen > stored ? seen : stored,
+          idleMinutes: org.session_idle_minutes,
+          absoluteMinutes: org.session_absolute_minutes,
+        };
+        const kind = expiryAt(state, now);
+        if (!kind) continue; // activity this node has not written yet
+        await expire(row.id, org.id, kind, state);
+        ended++;
+      }
+    }
+    return ended;
+  }
+
   return {
     authenticate,
     sweep,
+    sweepStored,
     async flush() {
       for (const [sessionId, entry] of tracked) {
         if (entry.lastActivityAt > entry.persistedActivityAt) persistActivity(sessionId, entry);
@@ -140,10 +178,16 @@ export function createSessionService(server: ServerContext, options: SessionServ
         sweep().catch((err: unknown) => log.error({ err }, 'session sweep failed'));
       }, sweepIntervalMs);
       timer.unref();
+      storedTimer ??= setInterval(() => {
+        sweepStored().catch((err: unknown) => log.error({ err }, 'stored session sweep failed'));
+      }, storedSweepIntervalMs);
+      storedTimer.unref();
     },
     async stop() {
       if (timer) clearInterval(timer);
+      if (storedTimer) clearInterval(storedTimer);
       timer = undefined;
+      storedTimer = undefined;
       unsubscribe();
       await Promise.all([...pending]);
     },

@@ -183,6 +183,18 @@ describe.each(databaseKinds())('server sessions on %s', (kind) => {
     expect((await orgEntries('session.expired')).map((e) => e.target_id)).toContain(idle.sessionId);
   });
 
+  it('the database sweep ends sessions nobody presented since sign-in (or since a restart)', async () => {
+    const forgotten = await signIn();
+    const fresh = await signIn();
+    offsetMs += 16 * MINUTE;
+    const stillFresh = await signIn();
+    expect(await t.server.sessions.sweepStored()).toBeGreaterThanOrEqual(2);
+    const rows = await t.database.ownerQuery('SELECT id, end_reason FROM sessions WHERE id = ANY($1::uuid[]) ORDER BY created_at', [[forgotten.sessionId, fresh.sessionId, stillFresh.sessionId]]);
+    expect(rows.map((r) => r.end_reason)).toEqual(['No activity for 15 minutes', 'No activity for 15 minutes', null]);
+    expect((await orgEntries('session.expired')).map((e) => e.target_id)).toEqual(expect.arrayContaining([forgotten.sessionId, fresh.sessionId]));
+    expect((await t.request('/api/me', { token: stillFresh.token })).status).toBe(200);
+  });
+
   it('absolute lifetime (set per org) ends even an active session', async () => {
     await register(orgId, tenantId, { sessionIdleMinutes: 15, sessionAbsoluteMinutes: 30 });
     try {
