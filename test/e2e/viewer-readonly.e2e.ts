@@ -37,6 +37,9 @@ const VIEWER_MAY: Record<string, string> = {
   'POST /api/workspace/items': "the viewer's own private workspace, not org data (private until shared, and sharing is refused)",
   'PATCH /api/workspace/items/{itemId}': "the viewer's own private workspace",
   'DELETE /api/workspace/items/{itemId}': "the viewer's own private workspace",
+  'POST /api/auth/session': 'signing in takes no credential at all (the token sent is ignored); it opens a session for the caller only',
+  'POST /api/auth/heartbeat': "the caller's own session: an activity ping",
+  'POST /api/auth/sign-out': "the caller's own session",
 };
 
 const OpenApi = z.object({ paths: z.record(z.string(), z.record(z.string(), z.unknown())) });
