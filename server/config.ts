@@ -22,6 +22,8 @@ export const ServerConfig = z
     nodeId: z.string().min(1).max(128).default('node-1'),
     /** Base64 of the 32-byte master key secrets at rest are derived from; unset: `<dataDir>/master.key`, created on first start (docs/mfa.md). */
     masterKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'must be base64 of 32 bytes').optional(),
+    /** Comma-separated previous master keys, still accepted for opening after a rotation (docs/mfa.md). */
+    masterKeysPrevious: z.string().regex(/^[A-Za-z0-9+/]{43}=(,[A-Za-z0-9+/]{43}=)*$/, 'must be comma-separated base64 keys of 32 bytes').optional(),
     /** Azure AD sign-in (docs/identity.md): tokens must come from `<base>/<tid>/v2.0`. */
     authAuthorityBase: z.url({ protocol: /^https$/ }).default('https://login.microsoftonline.com'),
     /** The API's audience (`aud`): the app registration's client id or Application ID URI. Unset: Azure AD sign-in is off. */
@@ -51,6 +53,7 @@ const envNames: Record<keyof ServerConfig, string> = {
   heartbeatIntervalMs: 'RMM_HEARTBEAT_INTERVAL_MS',
   nodeId: 'RMM_NODE_ID',
   masterKey: 'RMM_MASTER_KEY',
+  masterKeysPrevious: 'RMM_MASTER_KEYS_PREVIOUS',
   authAuthorityBase: 'RMM_AUTH_AUTHORITY_BASE',
   authAudience: 'RMM_AUTH_AUDIENCE',
   authScope: 'RMM_AUTH_SCOPE',

@@ -10,7 +10,7 @@ import type { Principal } from './auth/principal';
 import { systemClock, type Clock } from './clock';
 import { isLoopbackHost, type ServerConfig } from './config';
 import { createConsoleGateway } from './console/gateway';
-import { loadOrCreateMasterKey } from './crypto/master-key';
+import { loadOrCreateMasterKey, parseMasterKey } from './crypto/master-key';
 import type { ServerContext } from './context';
 import { openDatabase, type DatabaseHandle } from './db/database';
 import { createEventBus } from './events/bus';
@@ -89,7 +89,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const masterKey = loadOrCreateMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
   const context: ServerContext = {
     config, db: database.db, dbKind: database.kind, clock, log, metrics, bus: createEventBus(),
-    keys: { current: masterKey, previous: [] },
+    keys: { current: masterKey, previous: (config.masterKeysPrevious?.split(',') ?? []).map((key) => parseMasterKey(key, 'RMM_MASTER_KEYS_PREVIOUS')) },
     mfaLimits: createMfaLimits(options.mfaLimits),
   };
   const cleared = await resetNodePresence(database.db, config.nodeId);

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../events/bus';
 import { databaseKinds } from '../../tools/testing/postgres';
@@ -263,6 +265,28 @@ describe.each(databaseKinds())('MFA through the API on %s', (kind) => {
     expect(tampered.text).not.toContain('proof');
   });
 
+  it('after a master key rotation, secrets and backup codes sealed under the previous key still work, and the secret is re-sealed under the new key', async () => {
+    const user = await member();
+    const { secret, backupCodes } = await enrolTotp(t, user.token);
+    const sealedBy = async () => String((await t.database.ownerQuery('SELECT secret_sealed FROM mfa_totp WHERE user_id = $1', [user.userId]))[0]?.secret_sealed).split('.')[1];
+    const before = await sealedBy();
+    const original = t.server.context.keys;
+    t.server.context.keys = { current: Buffer.alloc(32, 0x42), previous: [original.current] };
+    try {
+      expect((await stepUpWith(user.token, { action: 'audit.export', backupCode: backupCodes[0] })).status).toBe(200);
+      clock.advance(STEP_MS);
+      expect((await stepUpWith(user.token, { action: 'audit.export', code: await totpCode(secret, clock.now()) })).status).toBe(200);
+      const after = await sealedBy();
+      expect(after).not.toBe(before);
+      // Without the previous key the re-sealed secret still opens.
+      t.server.context.keys = { current: Buffer.alloc(32, 0x42), previous: [] };
+      clock.advance(STEP_MS);
+      expect((await stepUpWith(user.token, { action: 'audit.export', code: await totpCode(secret, clock.now()) })).status).toBe(200);
+    } finally {
+      t.server.context.keys = original;
+    }
+  });
+
   it('MSP staff (no home org) enrol and step up; their trail is on the platform chain', async () => {
     const staff = await t.buildUser({ orgId: null, platformAdmin: true });
     await enrolTotp(t, staff.token);
@@ -300,5 +324,30 @@ describe.each(databaseKinds())('MFA through the API on %s', (kind) => {
     }
     expect(limited?.status).toBe(429);
     expect(Number(limited?.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});
+
+describe('master key configuration', () => {
+  it('takes RMM_MASTER_KEY and RMM_MASTER_KEYS_PREVIOUS into the key ring, and writes no key file then', async () => {
+    const current = Buffer.alloc(32, 1);
+    const previous = [Buffer.alloc(32, 2), Buffer.alloc(32, 3)];
+    const t = await getTestServer('pglite', { masterKey: current.toString('base64'), masterKeysPrevious: previous.map((k) => k.toString('base64')).join(',') });
+    try {
+      expect(t.server.context.keys.current.equals(current)).toBe(true);
+      expect(t.server.context.keys.previous.map((k) => k.toString('hex'))).toEqual(previous.map((k) => k.toString('hex')));
+      expect(existsSync(path.join(t.dataDir, 'master.key'))).toBe(false);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('without them, creates <dataDir>/master.key on first start', async () => {
+    const t = await getTestServer('pglite');
+    try {
+      expect(existsSync(path.join(t.dataDir, 'master.key'))).toBe(true);
+      expect(t.server.context.keys.previous).toEqual([]);
+    } finally {
+      await t.close();
+    }
   });
 });

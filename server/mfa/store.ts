@@ -57,6 +57,11 @@ export async function recordUsedStep(tx: Tx, userId: string, step: number, now: 
   return Number(result.numUpdatedRows) === 1;
 }
 
+/** Replaces the sealed secret in force with the same secret sealed under the current key (rotation). */
+export async function resealSecret(tx: Tx, userId: string, sealed: string, now: Date): Promise<void> {
+  await tx.updateTable('mfa_totp').set({ secret_sealed: sealed, updated_at: now }).where('user_id', '=', userId).where('secret_sealed', 'is not', null).execute();
+}
+
 export async function lockStepUp(tx: Tx, userId: string, until: Date, now: Date): Promise<void> {
   await tx.updateTable('mfa_totp').set({ locked_until: until, updated_at: now }).where('user_id', '=', userId).execute();
 }

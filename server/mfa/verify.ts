@@ -1,12 +1,12 @@
 import type { Principal } from '../auth/principal';
 import type { ServerContext } from '../context';
-import { openingKeys } from '../crypto/keys';
-import { open, SealError } from '../crypto/seal';
+import { currentKey, openingKeys } from '../crypto/keys';
+import { open, seal, SealError } from '../crypto/seal';
 import { withScope } from '../db/database';
 import { AppError, RateLimitedFailure } from '../errors';
 import type { CallAudit } from '../http/route';
 import { hashBackupCode, normalizeBackupCode } from './backup-codes';
-import { countUnusedBackupCodes, findTotp, lockStepUp, recordUsedStep, useBackupCode } from './store';
+import { countUnusedBackupCodes, findTotp, lockStepUp, recordUsedStep, resealSecret, useBackupCode } from './store';
 import { checkTotp } from './totp';
 
 /*
@@ -79,9 +79,13 @@ export async function verifySecondFactor(verifier: Verifier, factor: Factor, pur
     if (totp.lockedUntil && totp.lockedUntil > now) throw lockedError(totp.lockedUntil, now);
 
     if ('code' in factor) {
-      const check = await checkTotp(openTotpSecret(server, userId, totp.secretSealed), factor.code, now, totp.lastUsedStep);
+      const secret = openTotpSecret(server, userId, totp.secretSealed);
+      const check = await checkTotp(secret, factor.code, now, totp.lastUsedStep);
       if (!check.ok) return check.reason;
       if (!(await recordUsedStep(tx, userId, check.step, now))) return 'replayed';
+      // Sealed under a master key since rotated out: re-seal under the current one while it is open.
+      const current = currentKey(server.keys, 'rmm/mfa-totp/v1');
+      if (!totp.secretSealed.startsWith(`v1.${current.id}.`)) await resealSecret(tx, userId, seal(current, Buffer.from(secret, 'utf8'), totpAad(userId)), now);
       await audit(tx, { orgId: principal.homeOrgId, action: 'mfa.verified', target: { type: 'user', id: userId }, details: { purpose } });
       return null;
     }
