@@ -53,11 +53,16 @@ afterAll(async () => {
   await idp.close();
 });
 
-function msalFor(tenantId: string): PublicClientApplication {
+/**
+ * `knownAuthorities` is what the dev provider needs (without it MSAL asks login.microsoftonline.com
+ * about the unknown host and fails with endpoints_resolution_error). The protocol mode is MSAL's
+ * default (AAD, as in production) or plain OIDC: both work.
+ */
+function msalFor(tenantId: string, protocolMode: ProtocolMode): PublicClientApplication {
   return new PublicClientApplication({
     auth: { clientId: DEMO_CLIENT_ID, authority: idp.issuer(tenantId), knownAuthorities: [`127.0.0.1:${idp.port}`] },
     system: {
-      protocolMode: ProtocolMode.OIDC,
+      protocolMode,
       networkClient: networkClientTrusting(idp.caCert),
       loggerOptions: { logLevel: LogLevel.Error, loggerCallback: () => undefined, piiLoggingEnabled: false },
     },
@@ -69,10 +74,10 @@ async function tenantKeys(tenantId: string) {
   return createLocalJWKSet(JSON.parse((await httpsRequest(meta.jwks_uri, { ca: idp.caCert })).body) as JSONWebKeySet);
 }
 
-describe('MSAL Node PublicClientApplication against the dev provider', () => {
+describe.each([ProtocolMode.AAD, ProtocolMode.OIDC])('MSAL Node PublicClientApplication against the dev provider (protocol mode %s)', (mode) => {
   it('signs in with code + PKCE, then renews silently with the refresh token', async () => {
     if (!theo) throw new Error('no demo tech');
-    const pca = msalFor(DEMO_CLINIC_TENANT_ID);
+    const pca = msalFor(DEMO_CLINIC_TENANT_ID, mode);
     const pkce = await new CryptoProvider().generatePkceCodes();
     const state = 'state-msal-1';
 
@@ -106,7 +111,7 @@ describe('MSAL Node PublicClientApplication against the dev provider', () => {
 
   it('refuses the code when MSAL is given a different PKCE verifier', async () => {
     if (!theo) throw new Error('no demo tech');
-    const pca = msalFor(DEMO_CLINIC_TENANT_ID);
+    const pca = msalFor(DEMO_CLINIC_TENANT_ID, mode);
     const crypto = new CryptoProvider();
     const pkce = await crypto.generatePkceCodes();
     const authUrl = await pca.getAuthCodeUrl({ scopes: [API_SCOPE], redirectUri: REDIRECT, codeChallenge: pkce.challenge, codeChallengeMethod: 'S256' });
