@@ -42,8 +42,8 @@ export const identityRoutes = [
     body: OrgIdentityBody,
     response: OrgIdentity,
     handler: async ({ input, server, audit }) => {
-      // STEP-UP (issue #4, MFA): changing org security settings will require a fresh TOTP proof
-      // for this action; not enforced by this route yet.
+      // STEP-UP (issue #4, next session): changing org security settings is to require a fresh
+      // TOTP proof (`stepUp: 'org.security_settings'` on this route, server/mfa). NOT ENFORCED YET.
       const next: OrgIdentity = { ...input.body, azureTenantId: input.body.azureTenantId?.toLowerCase() ?? null };
       return withOrg(server.db, input.params.orgId, async (tx) => {
         const before = await orgIdentity(tx, input.params.orgId);

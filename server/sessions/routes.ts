@@ -88,9 +88,10 @@ export const sessionRoutes = [
       await withOrg(server.db, orgId, async (tx) => {
         const session = await findSession(tx, sessionId);
         if (!session || session.orgId !== orgId) throw NotFoundError('No such session in this organisation');
-        // STEP-UP (issue #4, MFA module, next session): revoking ANOTHER user's session
-        // (session.userId !== principal.userId) must require a fresh TOTP proof scoped to
-        // 'session.revoke'. NOT ENFORCED YET: wire the MFA engineer's step-up check here.
+        // STEP-UP (issue #4, next session): revoking ANOTHER user's session
+        // (session.userId !== principal.userId) must require a fresh TOTP proof for the action
+        // 'sessions.revoke_other': `await requireStepUp('sessions.revoke_other')` from the route
+        // call (server/mfa). NOT ENFORCED YET.
         if (session.endedAt) throw ConflictError('That session has already ended');
         await endSession(tx, sessionId, { at: endedAt, by: principal.userId, reason: input.body.reason });
         await audit(tx, { action: 'session.revoked', target: { type: 'session', id: sessionId }, details: { sessionId, reason: input.body.reason } });
