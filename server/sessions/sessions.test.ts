@@ -176,6 +176,27 @@ describe.each(databaseKinds())('server sessions on %s', (kind) => {
     expect(new Date(String(row?.last_activity_at)).getTime() - new Date(String(row?.created_at)).getTime()).toBeGreaterThanOrEqual(20 * MINUTE - 1000);
   });
 
+  it('activity is written at most once per 15 s per session, not once per request', async () => {
+    const busy = await signIn();
+    const stored = async () => new Date(String((await t.database.ownerQuery('SELECT last_activity_at FROM sessions WHERE id = $1', [busy.sessionId]))[0]?.last_activity_at)).getTime();
+    const signedInAt = await stored();
+    offsetMs += 5000;
+    for (let i = 0; i < 10; i++) expect((await t.request('/api/me', { token: busy.token })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await stored()).toBe(signedInAt); // 10 requests within 15 s of the last write: none written
+    offsetMs += 15_000;
+    expect((await t.request('/api/me', { token: busy.token })).status).toBe(200);
+    for (let i = 0; i < 50 && (await stored()) === signedInAt; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await stored()).toBeGreaterThan(signedInAt + 19_000);
+  });
+
+  it('a disabled user’s session is refused at once', async () => {
+    const mine = await signIn();
+    expect((await t.request('/api/me', { token: mine.token })).status).toBe(200);
+    await t.database.ownerQuery('UPDATE users SET disabled_at = now() WHERE id = $1', [mine.userId]);
+    expect((await t.request('/api/me', { token: mine.token })).status).toBe(401);
+  });
+
   it('an expired session is refused by the very next request, even before any sweep', async () => {
     const idle = await signIn();
     offsetMs += 16 * MINUTE;
