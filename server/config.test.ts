@@ -36,7 +36,9 @@ describe('server configuration', () => {
   });
 
   it('reads the Azure AD sign-in keys: Entra by default, sign-in off without an audience, https authorities only', () => {
-    expect(loadServerConfig({}, {})).toMatchObject({ authAuthorityBase: 'https://login.microsoftonline.com', authScope: 'access_as_user', authAudience: undefined });
+    const defaults = loadServerConfig({}, {});
+    expect(defaults).toMatchObject({ authAuthorityBase: 'https://login.microsoftonline.com', authScope: 'access_as_user' });
+    expect(defaults.authAudience).toBeUndefined();
     const dev = loadServerConfig({}, { RMM_AUTH_AUTHORITY_BASE: 'https://127.0.0.1:8444', RMM_AUTH_AUDIENCE: 'api://5e1f0000-0000-4000-8000-000000000a01', RMM_AUTH_CA_FILE: '/tmp/idp.pem' });
     expect(dev).toMatchObject({ authAuthorityBase: 'https://127.0.0.1:8444', authAudience: 'api://5e1f0000-0000-4000-8000-000000000a01', authCaFile: '/tmp/idp.pem' });
     expect(() => loadServerConfig({}, { RMM_AUTH_AUTHORITY_BASE: 'http://login.example.test' })).toThrow(/RMM_AUTH_AUTHORITY_BASE: /);
