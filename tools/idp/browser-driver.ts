@@ -70,15 +70,37 @@ export class BrowserDriver {
   /**
    * From the authorization URL to the loopback redirect: opens the login page, posts `oid` (whatever
    * is given, to test tampering) to the page's form action. Returns the final loopback URL, or the
-   * refusal response when the provider did not redirect there.
+   * refusal response when the provider did not redirect there. With `response_mode=form_post`
+   * (what MSAL's acquireTokenInteractive asks) the provider answers with a self-submitting form
+   * instead: its fields are returned as the URL's query and `formPost` is set.
    */
-  async signIn(authorizeUrl: string, oid: string): Promise<{ redirect: URL } | { refused: HttpsResponse }> {
+  async signIn(authorizeUrl: string, oid: string): Promise<{ redirect: URL; formPost: boolean } | { refused: HttpsResponse }> {
     const page = await this.follow(authorizeUrl);
     if (page.res.status !== 200) return { refused: page.res };
     const action = /<form method="post" action="([^"]+\/login)">/.exec(page.res.body)?.[1];
     if (!action) throw new Error(`no login form on ${page.url}: ${page.res.body.slice(0, 200)}`);
     const done = await this.follow(new URL(action, page.url).href, { method: 'POST', form: { oid } });
-    if (done.url.startsWith('http:')) return { redirect: new URL(done.url) };
-    return { refused: done.res };
+    if (done.url.startsWith('http:')) return { redirect: new URL(done.url), formPost: false };
+    const posted = formPostOf(done.res);
+    return posted ? { redirect: posted, formPost: true } : { refused: done.res };
   }
+}
+
+/** The target and fields of oidc-provider's form_post page, when it is one aimed at an http loopback URI. */
+function formPostOf(res: HttpsResponse): URL | undefined {
+  if (res.status !== 200 || !res.body.includes('<title>Submitting Callback</title>')) return undefined;
+  const action = /<form method="post" action="(http:\/\/[^"]+)">/.exec(res.body)?.[1];
+  if (!action) return undefined;
+  const url = new URL(decodeEntities(action));
+  for (const [, name = '', value = ''] of res.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)) {
+    url.searchParams.set(name, decodeEntities(value));
+  }
+  return url;
+}
+
+function decodeEntities(value: string): string {
+  return value.replace(/&#(x?[0-9a-fA-F]+);|&(amp|lt|gt|quot);/g, (_m, code: string | undefined, named: string | undefined) => {
+    if (code) return String.fromCodePoint(code.startsWith('x') ? parseInt(code.slice(1), 16) : parseInt(code, 10));
+    return { amp: '&', lt: '<', gt: '>', quot: '"' }[named ?? 'amp'] ?? '';
+  });
 }

@@ -109,6 +109,30 @@ describe.each([ProtocolMode.AAD, ProtocolMode.OIDC])('MSAL Node PublicClientAppl
     expect(decodeJwt(renewed.idToken)).toMatchObject({ oid: theo.oid, tid: DEMO_CLINIC_TENANT_ID });
   });
 
+  it('runs the console flow: acquireTokenInteractive with MSAL\'s own loopback listener', async () => {
+    if (!theo) throw new Error('no demo tech');
+    const pca = msalFor(DEMO_CLINIC_TENANT_ID, mode);
+    let seenRedirect = '';
+    const result = await pca.acquireTokenInteractive({
+      scopes: [API_SCOPE],
+      successTemplate: 'signed in',
+      // The system browser's part: sign in at the provider, then load the loopback redirect.
+      openBrowser: async (url) => {
+        const signedIn = await new BrowserDriver(idp.caCert).signIn(url, theo.oid);
+        if (!('redirect' in signedIn)) throw new Error(`refused: ${signedIn.refused.status}`);
+        expect(signedIn.formPost).toBe(true);
+        seenRedirect = `${signedIn.redirect.origin}${signedIn.redirect.pathname}`;
+        // The browser posts the form to MSAL's listener, which listens on 127.0.0.1 but calls itself localhost.
+        const target = new URL(seenRedirect);
+        target.hostname = '127.0.0.1';
+        void fetch(target, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: signedIn.redirect.searchParams.toString() }).then((r) => r.text());
+      },
+    });
+    expect(seenRedirect).toMatch(/^http:\/\/localhost:\d+\/$/);
+    const { payload } = await jwtVerify(result.accessToken, await tenantKeys(DEMO_CLINIC_TENANT_ID), { issuer: idp.issuer(DEMO_CLINIC_TENANT_ID), audience: `api://${DEMO_CLIENT_ID}`, algorithms: ['RS256'] });
+    expect(payload).toMatchObject({ tid: DEMO_CLINIC_TENANT_ID, oid: theo.oid, scp: 'access_as_user' });
+  });
+
   it('refuses the code when MSAL is given a different PKCE verifier', async () => {
     if (!theo) throw new Error('no demo tech');
     const pca = msalFor(DEMO_CLINIC_TENANT_ID, mode);
