@@ -98,6 +98,22 @@ describe.each(databaseKinds())('Azure AD sign-in on %s', (kind) => {
     expect(await t.database.ownerQuery('SELECT role FROM grants WHERE user_id = $1', [b.userId])).toEqual([{ role: 'tech' }]);
   });
 
+  it('a tenant moved to another org does not carry its users along: their next sign-in is refused (409), audited', async () => {
+    const first = (await t.buildOrg('Clinic Before Move')).id;
+    const second = (await t.buildOrg('Clinic After Move')).id;
+    const moving = await idp.addTenant();
+    const lifetimes = { defaultRole: 'viewer', sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 };
+    expect((await t.request(`/api/orgs/${first}/identity`, { method: 'PUT', body: { azureTenantId: moving, ...lifetimes } })).status).toBe(200);
+    const oid = randomUUID();
+    expect((await signIn(await idp.token(moving, { oid }))).status).toBe(200);
+    expect((await t.request(`/api/orgs/${first}/identity`, { method: 'PUT', body: { azureTenantId: null, ...lifetimes } })).status).toBe(200);
+    expect((await t.request(`/api/orgs/${second}/identity`, { method: 'PUT', body: { azureTenantId: moving, ...lifetimes } })).status).toBe(200);
+    const refused = await signIn(await idp.token(moving, { oid }));
+    expect(refused.status, refused.text).toBe(409);
+    expect((await platformFailures()).at(-1)).toMatch(/^conflict: This Azure AD account already belongs/);
+    expect(await t.database.ownerQuery('SELECT count(*)::int AS n FROM users WHERE org_id = $1', [second])).toEqual([{ n: 0 }]);
+  });
+
   it('an unregistered tenant gets 403 tenant_not_registered, audited in the platform chain, and its keys are never fetched', async () => {
     const stranger = await idp.addTenant();
     const fetchesBefore = idp.fetches.length;

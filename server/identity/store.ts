@@ -57,6 +57,12 @@ export async function userForIdentity(tx: Tx, tenantId: string, objectId: string
   return row && { id: row.id, displayName: row.display_name, disabled: row.disabled_at !== null };
 }
 
+/** Gives a user their Azure identity; 409 when a user elsewhere (another org, after the tenant moved) holds it. */
 export async function linkIdentity(tx: Tx, userId: string, tenantId: string, objectId: string): Promise<void> {
-  await tx.updateTable('users').set({ azure_tenant_id: tenantId, azure_object_id: objectId }).where('id', '=', userId).execute();
+  try {
+    await tx.updateTable('users').set({ azure_tenant_id: tenantId, azure_object_id: objectId }).where('id', '=', userId).execute();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === '23505') throw ConflictError('This Azure AD account already belongs to a user of another organisation');
+    throw err;
+  }
 }
