@@ -8,6 +8,7 @@ import { provisionAgent } from './agents/provision';
 import type { Clock } from './clock';
 import { loadServerConfig, type ServerConfigInput } from './config';
 import type { GrantRole } from '../protocol/permissions';
+import type { StepUpAction } from '../protocol/mfa';
 import { issueApiToken } from './auth/api-token';
 import { withOrg, withScope, type DatabaseKind } from './db/database';
 import { createGrant } from './grants/store';
@@ -16,6 +17,8 @@ import { createTestDatabase, type TestDatabase } from './db/testing';
 import { createOrg } from './orgs/store';
 import { startServer, type RunningServer } from './server';
 import { createUnit } from './units/store';
+import { DEFAULT_MFA_LIMITS } from './mfa/limits';
+import { stepUp } from './mfa/testing';
 
 /*
  * A real server on a free loopback port with a fresh database, plus factories for the state a
@@ -41,6 +44,8 @@ export interface TestServer {
   buildUser(options: BuildUserOptions): Promise<{ userId: string; token: string }>;
   /** Grants `role` on `unitId` (null: org root) in `orgId`. */
   buildGrant(orgId: string, userId: string, role: GrantRole, unitId: string | null): Promise<{ grantId: string }>;
+  /** A step-up proof for `action` (X-Step-Up header), enrolling the token's user in TOTP on first use (server/mfa/testing.ts). */
+  stepUp(token: string, action: StepUpAction): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -73,6 +78,9 @@ export async function getTestServer(kind: DatabaseKind = 'pglite', overrides: Pa
   const server = await startServer({ ...config, ...overrides } as typeof config, {
     database,
     logger: pino({ level: process.env.RMM_TEST_LOG_LEVEL ?? 'silent' }),
+    // Every test request comes from 127.0.0.1: a per-IP limit would couple unrelated tests
+    // (server/mfa/limits.test.ts covers it). Per-account limits and the lockout stay as shipped.
+    mfaLimits: { ...DEFAULT_MFA_LIMITS, perIp: { points: 1_000_000, durationSeconds: DEFAULT_MFA_LIMITS.perIp.durationSeconds } },
     ...(clock ? { clock } : {}),
   });
   const token = readFileSync(server.operatorTokenFile, 'utf8').trim();
@@ -98,7 +106,7 @@ export async function getTestServer(kind: DatabaseKind = 'pglite', overrides: Pa
       req.end(body);
     });
 
-  return {
+  const testServer: TestServer = {
     server,
     database,
     token,
@@ -111,6 +119,7 @@ export async function getTestServer(kind: DatabaseKind = 'pglite', overrides: Pa
       withOrg(database.db, orgId, (tx) => createUnit(tx, { orgId, parentId, name: name ?? `Unit ${++counter}` })),
     buildAgent: async (orgId, unitId) => withOrg(database.db, orgId, (tx) => provisionAgent(tx, { orgId, unitId })),
     buildGrant: (orgId, userId, role, unitId) => buildGrant(database, orgId, userId, role, unitId),
+    stepUp: (token, action) => stepUp(testServer, token, action),
     async buildUser(options) {
       const n = ++counter;
       const name = options.name ?? `User ${n}`;
@@ -130,4 +139,5 @@ export async function getTestServer(kind: DatabaseKind = 'pglite', overrides: Pa
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return testServer;
 }

@@ -162,7 +162,7 @@ describe.each(databaseKinds())('MFA through the API on %s', (kind) => {
     });
 
     it('refuses a proof for another action, without spending it', async () => {
-      const proof = await stepUp(t, admin.token, 'audit.export');
+      const proof = await t.stepUp(admin.token, 'audit.export');
       const res = await reset(target.userId, proof);
       expect([res.status, code(res)]).toEqual([403, 'step_up_invalid']);
       expect(res.text).toContain('other action');
@@ -287,6 +287,14 @@ describe.each(databaseKinds())('MFA through the API on %s', (kind) => {
     }
   });
 
+  it('the test hook t.stepUp hands out proofs past the ten backup codes (it regenerates them with a proof)', async () => {
+    const user = await member();
+    const proofs = new Set<string>();
+    for (let i = 0; i < 12; i++) proofs.add(await t.stepUp(user.token, 'audit.export'));
+    expect(proofs.size).toBe(12);
+    expect((await auditOf(user.userId, 'mfa.backup_codes_regenerated')).map((r) => r.outcome)).toEqual(['success']);
+  });
+
   it('MSP staff (no home org) enrol and step up; their trail is on the platform chain', async () => {
     const staff = await t.buildUser({ orgId: null, platformAdmin: true });
     await enrolTotp(t, staff.token);
@@ -316,7 +324,7 @@ describe.each(databaseKinds())('MFA through the API on %s', (kind) => {
     clock.advance(15 * 60_000 + STEP_MS);
     expect((await stepUpWith(user.token, { action: 'vault.reveal', code: await totpCode(secret, clock.now()) })).status).toBe(200);
 
-    // Per-account attempts (30 per 15 minutes, real time) run out whatever the codes.
+    // Per-account attempts (30 per 15 minutes, real time) run out whatever the codes (test servers lift the per-IP limit).
     let limited: TestResponse | undefined;
     for (let i = 0; i < 40 && !limited; i++) {
       const res = await stepUpWith(user.token, { action: 'vault.reveal', backupCode: 'AAAAA-AAAAA' });
