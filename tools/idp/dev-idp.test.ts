@@ -163,6 +163,18 @@ describe('dev identity provider', () => {
     expect(String(renewed.json.access_token)).not.toBe(String(first.json.access_token));
   });
 
+  it('refuses a rotated refresh token and then revokes the whole grant (reuse detection)', async () => {
+    if (!tessa) throw new Error('no demo user');
+    const first = await signIn(DEMO_CLINIC_TENANT_ID, tessa.oid);
+    const oldToken = String(first.json.refresh_token);
+    const renewed = await tokenRequest(DEMO_CLINIC_TENANT_ID, { grant_type: 'refresh_token', refresh_token: oldToken });
+    expect(renewed.status).toBe(200);
+    const newToken = String(renewed.json.refresh_token);
+    expect(newToken).not.toBe(oldToken);
+    expect((await tokenRequest(DEMO_CLINIC_TENANT_ID, { grant_type: 'refresh_token', refresh_token: oldToken })).json.error).toBe('invalid_grant');
+    expect((await tokenRequest(DEMO_CLINIC_TENANT_ID, { grant_type: 'refresh_token', refresh_token: newToken })).json.error).toBe('invalid_grant');
+  });
+
   it('refuses tenant A codes and refresh tokens at tenant B', async () => {
     if (!tessa) throw new Error('no demo user');
     const tokens = await signIn(DEMO_CLINIC_TENANT_ID, tessa.oid);
