@@ -13,9 +13,9 @@ export interface HttpsResponse {
   body: string;
 }
 
-export function httpsRequest(url: string, opts: { ca: string; method?: string; headers?: Record<string, string>; body?: string }): Promise<HttpsResponse> {
+export function httpsRequest(url: string, opts: { ca: string; method?: string; headers?: Record<string, string>; body?: string; servername?: string }): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca }, (res) => {
+    const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers, ca: opts.ca, ...(opts.servername ? { servername: opts.servername } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));

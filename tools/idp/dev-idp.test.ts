@@ -83,6 +83,18 @@ describe('dev identity provider', () => {
     expect(kids[0]).not.toEqual(kids[1]);
   });
 
+  it('refuses requests naming a host other than its loopback names (DNS rebinding)', async () => {
+    const path = `/${DEMO_CLINIC_TENANT_ID}/v2.0/.well-known/openid-configuration`;
+    const rebound = await httpsRequest(`${idp.url}${path}`, { ca: idp.caCert, headers: { host: `evil.example:${idp.port}` }, servername: 'localhost' });
+    expect(rebound.status).toBe(421);
+    const byName = await httpsRequest(`${idp.url}${path}`, { ca: idp.caCert, headers: { host: `localhost:${idp.port}` } });
+    expect(byName.status).toBe(200);
+  });
+
+  it('fails to start on a port in use', async () => {
+    await expect(startDevIdp({ port: idp.port })).rejects.toThrow(/EADDRINUSE/);
+  });
+
   it('answers 404 for an unknown tenant', async () => {
     const res = await httpsRequest(`${idp.issuer('aaaaaaaa-0000-4000-8000-000000000000')}/.well-known/openid-configuration`, { ca: idp.caCert });
     expect(res.status).toBe(404);

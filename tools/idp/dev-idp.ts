@@ -57,9 +57,15 @@ export async function startDevIdp(input: DevIdpOptionsInput & { clock?: Clock })
   const dataDir = options.dataDir ?? temporary ?? '';
   const certificate = await loadOrCreateCertificate({ dataDir }, clock);
   const keys = loadOrCreateIdpKeys(dataDir, options.tenants.map((t) => t.id));
-  const providers = new Map<string, { provider: Provider; tenant: DevIdpTenant }>();
+  const providers = new Map<string, { provider: Provider; tenant: DevIdpTenant; serve: ReturnType<Provider['callback']> }>();
+  let allowedHosts = new Set<string>();
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
+    // Loopback names only, so a DNS-rebinding page cannot talk to the provider under its own name.
+    if (!allowedHosts.has(req.headers.host ?? '')) {
+      res.writeHead(421, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'misdirected_request', error_description: 'use 127.0.0.1 or localhost' }));
+      return;
+    }
     const match = TENANT_PATH.exec(req.url ?? '');
     const entry = match?.[1] ? providers.get(match[1].toLowerCase()) : undefined;
     if (!match || !entry) {
@@ -69,23 +75,30 @@ export async function startDevIdp(input: DevIdpOptionsInput & { clock?: Clock })
     const inner = withEntraPrompt(`${match[2] ?? '/'}${match[3] ?? ''}`);
     if (inner.startsWith('/interaction/')) {
       handleInteraction(req, res, { ...entry, clientId: options.clientId, mount: mountOf(entry.tenant.id), path: inner }).catch((err: unknown) => {
+        process.stderr.write(`dev identity provider: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(err instanceof Error ? err.message : 'error');
+        res.end('internal error');
       });
       return;
     }
     // oidc-provider finds its mount path from originalUrl minus url, like under Express/koa-mount.
     Object.assign(req, { originalUrl: `${mountOf(entry.tenant.id)}${inner}` });
     req.url = inner;
-    entry.provider.callback()(req, res);
+    void entry.serve(req, res);
   };
 
   const server: Server = createServer({ cert: certificate.cert, key: certificate.key, minVersion: 'TLSv1.2' }, handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    if (temporary) rmSync(temporary, { recursive: true, force: true });
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
+  allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   const url = `https://127.0.0.1:${port}`;
   const issuer = (tenantId: string) => `${url}${mountOf(tenantId)}`;
 
@@ -105,7 +118,7 @@ export async function startDevIdp(input: DevIdpOptionsInput & { clock?: Clock })
       clock,
       interactionPath: (uid) => `${mountOf(tenant.id)}/interaction/${uid}`,
     });
-    providers.set(tenant.id.toLowerCase(), { provider, tenant });
+    providers.set(tenant.id.toLowerCase(), { provider, tenant, serve: provider.callback() });
   }
 
   return {
