@@ -32,8 +32,6 @@ export async function handleInteraction(req: IncomingMessage, res: ServerRespons
   if (!uid) return problem(res, 404, 'No such page.');
   if ((action === undefined) !== (req.method === 'GET')) return problem(res, 405, 'Method not allowed.');
 
-  // interactionDetails reads the interaction cookie, which is scoped to the full path.
-  Object.assign(req, { originalUrl: req.url });
   let details: Awaited<ReturnType<Provider['interactionDetails']>>;
   try {
     details = await ctx.provider.interactionDetails(req, res);
