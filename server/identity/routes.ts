@@ -4,6 +4,7 @@ import { withOrg } from '../db/database';
 import { NotFoundError } from '../errors';
 import { apiRoute, publicApiRoute } from '../http/route';
 import { signIn } from './sign-in';
+import { signInLimitsFor } from './sign-in-limits';
 import { orgIdentity, updateOrgIdentity } from './store';
 import { verifierFor } from './verifier';
 
@@ -15,7 +16,7 @@ export const identityRoutes = [
     tag: 'auth',
     body: SignInBody,
     response: SignInResponse,
-    handler: ({ input, server, ip, userAgent }) => signIn(server, verifierFor(server), { accessToken: input.body.accessToken, ip, userAgent }),
+    handler: ({ input, server, ip, userAgent }) => signIn(server, verifierFor(server), signInLimitsFor(server), { accessToken: input.body.accessToken, ip, userAgent }),
   }),
   apiRoute({
     method: 'get',

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../../tools/testing/postgres';
 import type { Clock } from '../clock';
 import { getTestServer, type TestServer } from '../test-support';
+import { DEFAULT_SIGN_IN_LIMITS, setSignInLimits } from './sign-in-limits';
 import { startFakeTenantProvider, TEST_AUDIENCE, TEST_SCOPE, type FakeTenantProvider } from './testing';
 
 /*
@@ -186,5 +187,29 @@ describe.each(databaseKinds())('Azure AD sign-in on %s', (kind) => {
     expect(inverted.status).toBe(400);
     const changed = (await orgActions(orgId)).filter((e) => e.action === 'org.settings_changed');
     expect(changed[0]?.details).toMatchObject({ changes: { azureTenantId: { from: null, to: tenantId } } });
+  });
+
+  it('rate-limits sign-in per address (any attempt) and per verified identity, 429 with Retry-After, audited', async () => {
+    setSignInLimits(t.server.context, { perIp: { points: 6, durationSeconds: 60 }, perIdentity: { points: 2, durationSeconds: 60 } });
+    try {
+      const oid = randomUUID();
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await signIn(await idp.token(tenantId, { oid }))).status);
+      expect(statuses).toEqual([200, 200, 429]);
+      // Another identity from the same address still gets in until the address is spent.
+      expect((await signIn(await idp.token(tenantId))).status).toBe(200);
+      const junk: number[] = [];
+      for (let i = 0; i < 3; i++) junk.push((await signIn('x'.repeat(40))).status);
+      expect(junk).toEqual([401, 401, 429]);
+      const limited = await signIn(await idp.token(tenantId));
+      expect(limited.status).toBe(429);
+      expect(errorOf(limited)).toBe('rate_limited');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      const reasons = await platformFailures();
+      expect(reasons).toContain(`rate_limited: account ${oid} (tenant ${tenantId})`);
+      expect(reasons.at(-1)).toBe('rate_limited: address');
+    } finally {
+      setSignInLimits(t.server.context, DEFAULT_SIGN_IN_LIMITS);
+    }
   });
 });

@@ -8,6 +8,7 @@ import { createGrant } from '../grants/store';
 import { sessionTimes } from '../sessions/lifetime';
 import { generateSessionToken, insertSession } from '../sessions/store';
 import { createUser } from '../users/store';
+import type { SignInLimits } from './sign-in-limits';
 import { claimedTenant, TokenRejected, type AccessTokenVerifier, type AzureIdentity } from './access-token';
 import { linkIdentity, orgForTenant, userForIdentity } from './store';
 
@@ -50,7 +51,13 @@ async function refuse(server: ServerContext, request: SignInRequest, error: AppE
   throw error;
 }
 
-export async function signIn(server: ServerContext, verifier: AccessTokenVerifier | null, request: SignInRequest): Promise<z.input<typeof SignInResponse>> {
+export async function signIn(server: ServerContext, verifier: AccessTokenVerifier | null, limits: SignInLimits, request: SignInRequest): Promise<z.input<typeof SignInResponse>> {
+  try {
+    await limits.attempt(request.ip);
+  } catch (err) {
+    if (err instanceof AppError) return refuse(server, request, err, 'rate_limited: address');
+    throw err;
+  }
   if (!verifier) {
     return refuse(server, request, new AppError(503, 'idp_unavailable', 'Azure AD sign-in is not configured on this server (RMM_AUTH_AUDIENCE)'), 'sign-in not configured');
   }
@@ -71,6 +78,12 @@ export async function signIn(server: ServerContext, verifier: AccessTokenVerifie
   } catch (err) {
     if (!(err instanceof TokenRejected)) throw err;
     return refuse(server, request, refusal(err), `token refused: ${err.reason} (tenant ${tenantId})`);
+  }
+  try {
+    await limits.identity(identity.tenantId, identity.objectId);
+  } catch (err) {
+    if (err instanceof AppError) return refuse(server, request, err, `rate_limited: account ${identity.objectId} (tenant ${tenantId})`);
+    throw err;
   }
 
   const now = server.clock.now();
