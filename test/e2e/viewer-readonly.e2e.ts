@@ -40,6 +40,10 @@ const VIEWER_MAY: Record<string, string> = {
   'POST /api/auth/session': 'signing in takes no credential at all (the token sent is ignored); it opens a session for the caller only',
   'POST /api/auth/heartbeat': "the caller's own session: an activity ping",
   'POST /api/auth/sign-out': "the caller's own session",
+  'POST /api/me/mfa/totp': "the caller's own second factor: every user, viewers included, must be able to enrol",
+  'POST /api/me/mfa/totp/confirm': "the caller's own second factor",
+  'POST /api/me/mfa/step-up': "proves the caller's own second factor; grants nothing by itself",
+  'POST /api/me/mfa/backup-codes': "the caller's own backup codes (needs a step-up proof)",
 };
 
 const OpenApi = z.object({ paths: z.record(z.string(), z.record(z.string(), z.unknown())) });
