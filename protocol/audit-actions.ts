@@ -34,6 +34,8 @@ export const AUDIT_ACTIONS = {
   'org.entered': None,
   'org.settings_changed': z.object({ changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })) }).strict(),
   'user.created': z.object({ displayName: z.string().max(200), email: z.string().max(320) }).strict(),
+  /** A user given their Azure AD identity (tid, oid) by an admin: `rmm user link`, `rmm user add --azure-oid`, the demo seed. */
+  'user.identity_linked': z.object({ tenantId: Id, objectId: Id, staff: z.boolean() }).strict(),
   'grant.created': z.object({ userId: Id, role: GrantRole, unitId: Id.nullable() }).strict(),
   'grant.revoked': z.object({ userId: Id, role: GrantRole, unitId: Id.nullable() }).strict(),
   'unit.created': z.object({ name: z.string().max(200), parentId: Id.nullable() }).strict(),

@@ -19,6 +19,8 @@ export const ErrorCode = z.enum([
   'token_invalid',
   'token_expired',
   'tenant_not_registered',
+  /** A token from the MSP's staff tenant whose (tid, oid) no staff user is linked to (docs/identity.md "MSP staff"). */
+  'staff_not_registered',
   'idp_unavailable',
   // MFA and step-up (issue #4, docs/mfa.md)
   'step_up_required',

@@ -43,7 +43,8 @@ export const SignInResponse = z.object({
   sessionToken: z.string(),
   sessionId: z.uuid(),
   userId: z.uuid(),
-  orgId: z.uuid(),
+  /** The org signed in to; null for an MSP staff session (no org: the platform scope). */
+  orgId: z.uuid().nullable(),
   /** True when this sign-in created the user. */
   created: z.boolean(),
   times: SessionTimes,
@@ -54,7 +55,8 @@ export type SessionEndKind = z.infer<typeof SessionEndKind>;
 
 export const Session = z.object({
   id: z.uuid(),
-  orgId: z.uuid(),
+  /** null: an MSP staff session. */
+  orgId: z.uuid().nullable(),
   userId: z.uuid(),
   userName: z.string(),
   createdAt: z.iso.datetime(),
@@ -71,5 +73,7 @@ export type Session = z.infer<typeof Session>;
 export const SessionList = z.object({ sessions: z.array(Session) });
 
 export const SessionParams = z.object({ orgId: z.uuid(), sessionId: z.uuid() });
+/** A staff session (no org): `/api/staff/sessions/:sessionId/…`. */
+export const StaffSessionParams = z.object({ sessionId: z.uuid() });
 export const RevokeSessionBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
 export const RevokedSession = z.object({ id: z.uuid(), endedAt: z.iso.datetime() });

@@ -32,6 +32,8 @@ export const ServerConfig = z
     authScope: z.string().min(1).max(200).default('access_as_user'),
     /** Extra CA certificate (PEM file) trusted for the identity provider: the dev provider's self-signed one. */
     authCaFile: z.string().min(1).optional(),
+    /** The MSP's own Azure tenant id: its tokens sign in linked staff users (no org), never client orgs. Unset: no staff sign-in. */
+    authStaffTenant: z.uuid().transform((id) => id.toLowerCase()).optional(),
   })
   .strict()
   .refine((c) => (c.tlsCertFile === undefined) === (c.tlsKeyFile === undefined), {
@@ -58,6 +60,7 @@ const envNames: Record<keyof ServerConfig, string> = {
   authAudience: 'RMM_AUTH_AUDIENCE',
   authScope: 'RMM_AUTH_SCOPE',
   authCaFile: 'RMM_AUTH_CA_FILE',
+  authStaffTenant: 'RMM_AUTH_STAFF_TENANT',
 };
 
 export class ConfigError extends Error {

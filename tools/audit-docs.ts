@@ -35,6 +35,7 @@ const WHEN: Record<AuditAction, string> = {
   'org.entered': 'A user started working in an org (every org switch in the console)',
   'org.settings_changed': "An org's security settings changed (each changed key: from, to)",
   'user.created': 'A user was added (console or `rmm user add`)',
+  'user.identity_linked': 'A user was given their Azure AD identity (tid, oid) by an admin (`rmm user link`, `rmm user add --azure-oid`, the demo seed); staff only in the staff tenant',
   'grant.created': 'A role was granted on a unit (null: the whole org)',
   'grant.revoked': 'A grant was removed',
   'unit.created': 'A unit was added to the tree (it starts read-only)',

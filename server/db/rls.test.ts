@@ -11,7 +11,7 @@ import { createUnit } from '../units/store';
 import { createUser } from '../users/store';
 import { issueStepUpProof } from '../mfa/step-up';
 import { replaceBackupCodes, savePendingSecret } from '../mfa/store';
-import { generateSessionToken, insertSession } from '../sessions/store';
+import { generateSessionToken, insertSession, sessionByToken } from '../sessions/store';
 import { withOrg, withScope, type Scope } from './database';
 import { createTestDatabase, type TestDatabase } from './testing';
 
@@ -36,8 +36,8 @@ const USER_OWNED: Record<string, string> = {
   mfa_backup_codes: 'user_id',
   mfa_step_up_proofs: 'user_id',
 };
-/** Tables whose org_id NULL rows are visible outside any org (migration 0002): staff, the platform audit chain. */
-const PLATFORM_ROWS = new Set(['users', 'audit_log', 'audit_heads', 'audit_checkpoints']);
+/** Tables whose org_id NULL rows are visible outside any org (migrations 0002, 0008): staff, their sessions, the platform audit chain. */
+const PLATFORM_ROWS = new Set(['users', 'audit_log', 'audit_heads', 'audit_checkpoints', 'sessions']);
 
 interface Tenant {
   orgId: string;
@@ -80,6 +80,8 @@ describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
   let a: Tenant;
   let b: Tenant;
   let tables: Array<{ name: string; hasOrgId: boolean }>;
+  let staffSessionId: string;
+  let staffUserId: string;
 
   /** Raw SQL as rmm_app in its own transaction; a refusal is an outcome, not a test failure. */
   const attempt = (scope: Scope, text: string, params: unknown[] = []): Promise<Attempt> =>
@@ -96,7 +98,8 @@ describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
     a = await seedTenant(database, 'Clinic A');
     b = await seedTenant(database, 'Clinic B');
     await withScope(database.db, {}, async (tx) => {
-      await createUser(tx, { orgId: null, displayName: 'MSP staff', email: 'staff@msp.test', platformAdmin: true });
+      staffUserId = (await createUser(tx, { orgId: null, displayName: 'MSP staff', email: 'staff@msp.test', platformAdmin: true })).id;
+      staffSessionId = await insertSession(tx, { orgId: null, userId: staffUserId, token: generateSessionToken(), at: new Date(), userAgent: 'rls', ip: '127.0.0.1' });
       await appendAudit(tx, { orgId: null, actor: { type: 'system' }, action: 'auth.sign_in_failed', details: { method: 'api_token', reason: 'unknown token' }, time: new Date() });
     });
     const rows = await database.ownerQuery(
@@ -228,6 +231,36 @@ describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
     }
     expect(await database.db.selectFrom('units').selectAll().execute()).toEqual([]);
     expect(await database.db.selectFrom('agents').selectAll().execute()).toEqual([]);
+  });
+
+  it('staff sessions (no org, migration 0008) are seen and changed only in the platform scope or by their own user, never inside an org', async () => {
+    const staffRow = async () => (await database.ownerQuery('SELECT ended_at, org_id FROM sessions WHERE id = $1', [staffSessionId]))[0];
+    for (const scope of [{ orgId: a.orgId }, { orgId: a.orgId, userId: a.userId }, { orgId: b.orgId }]) {
+      expect(await attempt(scope, 'SELECT id FROM sessions WHERE org_id IS NULL'), JSON.stringify(scope)).toMatchObject({ ok: true, rows: [] });
+      for (const statement of [
+        `UPDATE sessions SET ended_at = now(), end_reason = 'x' WHERE id = '${staffSessionId}'`,
+        `UPDATE sessions SET org_id = '${a.orgId}' WHERE id = '${staffSessionId}'`,
+        `DELETE FROM sessions WHERE id = '${staffSessionId}'`,
+      ]) {
+        const outcome = await attempt(scope, statement);
+        if (outcome.ok) expect(outcome.affected, statement).toBe(0);
+      }
+      const smuggled = await attempt(scope, `INSERT INTO sessions (org_id, user_id, token_hash, created_at, last_activity_at) VALUES (NULL, $1, $2, now(), now())`, [staffUserId, Buffer.alloc(32, 7)]);
+      expect(smuggled.ok, JSON.stringify(scope)).toBe(false);
+    }
+    expect(await staffRow()).toEqual({ ended_at: null, org_id: null });
+    // An org's session cannot be moved out of the org into the platform scope either.
+    const moved = await attempt({ orgId: a.orgId }, `UPDATE sessions SET org_id = NULL WHERE org_id = '${a.orgId}'`);
+    expect(moved.ok).toBe(false);
+    // Seen in the platform scope and by its own user.
+    expect(await attempt({}, 'SELECT id FROM sessions')).toMatchObject({ ok: true, rows: [{ id: staffSessionId }] });
+    expect(await attempt({ userId: staffUserId }, 'SELECT id FROM sessions')).toMatchObject({ ok: true, rows: [{ id: staffSessionId }] });
+  });
+
+  it('a session of no org held by an org member is never accepted by the token lookup (rmm_session_by_token)', async () => {
+    const token = generateSessionToken();
+    await withScope(database.db, {}, (tx) => insertSession(tx, { orgId: null, userId: a.userId, token, at: new Date(), userAgent: 'rls', ip: null }));
+    expect(await sessionByToken(database.db, token)).toBeUndefined();
   });
 
   it('the app role cannot UPDATE, DELETE or TRUNCATE the audit log, not even in its own org', async () => {

@@ -136,7 +136,8 @@ export interface AuditCheckpointsTable {
 
 export interface SessionsTable {
   id: Generated<string>;
-  org_id: string;
+  /** NULL: an MSP staff session (migration 0008). */
+  org_id: string | null;
   user_id: string;
   token_hash: Buffer;
   created_at: Timestamp;

@@ -10,7 +10,7 @@ export type ServerEvent =
   | { type: 'agent.status'; orgId: string; agent: AgentSummary }
   | { type: 'agent.inventory'; orgId: string; agent: AgentDetail }
   /** A session was revoked, signed out or ran out: its console sockets are told and closed. */
-  | { type: 'session.ended'; orgId: string; sessionId: string; kind: SessionEndKind; reason: string; by: { userId: string; name: string } | null }
+  | { type: 'session.ended'; orgId: string | null; sessionId: string; kind: SessionEndKind; reason: string; by: { userId: string; name: string } | null }
   /** An alert for the user's admins: a backup code stood in for the authenticator (orgId null: MSP staff). */
   | { type: 'mfa.backup_code_used'; orgId: string | null; userId: string; displayName: string; remaining: number };
 

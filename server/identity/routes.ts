@@ -1,7 +1,7 @@
 import { OrgParams } from '../../protocol/api';
 import { OrgIdentity, OrgIdentityBody, SignInBody, SignInResponse } from '../../protocol/identity';
 import { withOrg } from '../db/database';
-import { NotFoundError } from '../errors';
+import { ConflictError, NotFoundError } from '../errors';
 import { apiRoute, publicApiRoute } from '../http/route';
 import { signIn } from './sign-in';
 import { signInLimitsFor } from './sign-in-limits';
@@ -46,6 +46,9 @@ export const identityRoutes = [
       // STEP-UP (issue #4, next session): changing org security settings is to require a fresh
       // TOTP proof (`stepUp: 'org.security_settings'` on this route, server/mfa). NOT ENFORCED YET.
       const next: OrgIdentity = { ...input.body, azureTenantId: input.body.azureTenantId?.toLowerCase() ?? null };
+      if (next.azureTenantId !== null && next.azureTenantId === server.config.authStaffTenant) {
+        throw ConflictError('That Azure tenant is the MSP’s staff tenant (RMM_AUTH_STAFF_TENANT); a client organisation cannot register it');
+      }
       return withOrg(server.db, input.params.orgId, async (tx) => {
         const before = await orgIdentity(tx, input.params.orgId);
         if (!before) throw NotFoundError('No such organisation');

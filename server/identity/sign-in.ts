@@ -1,15 +1,17 @@
 import type { z } from 'zod';
 import type { SignInResponse } from '../../protocol/identity';
-import { appendAudit, type AuditActor } from '../audit/log';
+import { appendAudit } from '../audit/log';
 import type { ServerContext } from '../context';
-import { withOrg, withScope } from '../db/database';
+import { withOrg } from '../db/database';
 import { AppError } from '../errors';
 import { createGrant } from '../grants/store';
 import { sessionTimes } from '../sessions/lifetime';
 import { generateSessionToken, insertSession } from '../sessions/store';
 import { createUser } from '../users/store';
 import type { SignInLimits } from './sign-in-limits';
-import { claimedTenant, TokenRejected, type AccessTokenVerifier, type AzureIdentity } from './access-token';
+import { claimedTenant, TokenRejected, type AccessTokenVerifier } from './access-token';
+import { refuse, refusal, signInActor, verifiedIdentity, type SignInRequest } from './sign-in-refusal';
+import { staffSignIn } from './staff-sign-in';
 import { linkIdentity, orgForTenant, userForIdentity } from './store';
 
 /*
@@ -17,39 +19,11 @@ import { linkIdentity, orgForTenant, userForIdentity } from './store';
  * any key is fetched, so unknown tenants cost the provider nothing), the token must validate,
  * then the user (tid, oid) is found, or created in that org with the org's default role at the
  * root, and a server session is issued. Every refusal is audited in the platform chain: nothing
- * in a refused token is trusted enough to pick an org's chain.
+ * in a refused token is trusted enough to pick an org's chain. Tokens of the MSP's own staff
+ * tenant (RMM_AUTH_STAFF_TENANT) go to staff sign-in instead and never reach a client org.
  */
 
-export interface SignInRequest {
-  accessToken: string;
-  ip: string;
-  userAgent: string | null;
-}
-
-const signInActor: AuditActor = { type: 'system', name: 'azure ad sign-in' };
-
-function refusal(err: TokenRejected): AppError {
-  if (err.reason === 'expired') return new AppError(401, 'token_expired', 'The access token has expired');
-  if (err.reason === 'keys_unavailable') return new AppError(503, 'idp_unavailable', 'The identity provider’s signing keys could not be fetched; try again shortly');
-  return new AppError(401, 'token_invalid', `The access token was refused (${err.reason})`);
-}
-
-async function auditFailure(server: ServerContext, request: SignInRequest, reason: string): Promise<void> {
-  await withScope(server.db, {}, (tx) => appendAudit(tx, {
-    orgId: null,
-    actor: signInActor,
-    action: 'auth.sign_in_failed',
-    outcome: 'failed',
-    details: { method: 'azure_ad', reason: reason.slice(0, 200) },
-    source: { ip: request.ip, userAgent: request.userAgent },
-    time: server.clock.now(),
-  })).catch((err: unknown) => server.log.error({ err }, 'could not audit a failed sign-in'));
-}
-
-async function refuse(server: ServerContext, request: SignInRequest, error: AppError, reason: string): Promise<never> {
-  await auditFailure(server, request, reason);
-  throw error;
-}
+export type { SignInRequest } from './sign-in-refusal';
 
 export async function signIn(server: ServerContext, verifier: AccessTokenVerifier | null, limits: SignInLimits, request: SignInRequest): Promise<z.input<typeof SignInResponse>> {
   try {
@@ -68,23 +42,13 @@ export async function signIn(server: ServerContext, verifier: AccessTokenVerifie
     if (!(err instanceof TokenRejected)) throw err;
     return refuse(server, request, refusal(err), `token refused: ${err.reason}`);
   }
+  const staffTenant = server.config.authStaffTenant;
+  if (staffTenant !== undefined && tenantId.toLowerCase() === staffTenant) return staffSignIn(server, verifier, limits, request, tenantId);
   const org = await orgForTenant(server.db, tenantId);
   if (!org) {
     return refuse(server, request, new AppError(403, 'tenant_not_registered', `Azure tenant ${tenantId} is not registered with any organisation; ask your administrator to register it`), `tenant_not_registered: ${tenantId}`);
   }
-  let identity: AzureIdentity;
-  try {
-    identity = await verifier.verify(request.accessToken);
-  } catch (err) {
-    if (!(err instanceof TokenRejected)) throw err;
-    return refuse(server, request, refusal(err), `token refused: ${err.reason} (tenant ${tenantId})`);
-  }
-  try {
-    await limits.identity(identity.tenantId, identity.objectId);
-  } catch (err) {
-    if (err instanceof AppError) return refuse(server, request, err, `rate_limited: account ${identity.objectId} (tenant ${tenantId})`);
-    throw err;
-  }
+  const identity = await verifiedIdentity(server, verifier, limits, request, tenantId);
 
   const now = server.clock.now();
   const source = { ip: request.ip, userAgent: request.userAgent };
@@ -92,7 +56,7 @@ export async function signIn(server: ServerContext, verifier: AccessTokenVerifie
   let outcome: { userId: string; sessionId: string; created: boolean; idle: number; absolute: number };
   try {
     outcome = await withOrg(server.db, org.id, async (tx) => {
-      let user = await userForIdentity(tx, identity.tenantId, identity.objectId);
+      let user = await userForIdentity(tx, org.id, identity.tenantId, identity.objectId);
       let created = false;
       if (user?.disabled) throw new AppError(401, 'unauthenticated', 'This account is disabled');
       if (!user) {

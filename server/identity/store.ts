@@ -50,10 +50,17 @@ export interface IdentityUser {
   disabled: boolean;
 }
 
-/** The user with this identity, among the users visible in the transaction's org. */
-export async function userForIdentity(tx: Tx, tenantId: string, objectId: string): Promise<IdentityUser | undefined> {
+/** The member of `orgId` with this identity (never a staff user, though RLS shows staff inside orgs). */
+export async function userForIdentity(tx: Tx, orgId: string, tenantId: string, objectId: string): Promise<IdentityUser | undefined> {
   const row = await tx.selectFrom('users').select(['id', 'display_name', 'disabled_at'])
-    .where('azure_tenant_id', '=', tenantId).where('azure_object_id', '=', objectId).executeTakeFirst();
+    .where('org_id', '=', orgId).where('azure_tenant_id', '=', tenantId).where('azure_object_id', '=', objectId).executeTakeFirst();
+  return row && { id: row.id, displayName: row.display_name, disabled: row.disabled_at !== null };
+}
+
+/** The MSP staff user (no org) with this identity; in the platform scope. */
+export async function staffForIdentity(tx: Tx, tenantId: string, objectId: string): Promise<IdentityUser | undefined> {
+  const row = await tx.selectFrom('users').select(['id', 'display_name', 'disabled_at'])
+    .where('org_id', 'is', null).where('azure_tenant_id', '=', tenantId).where('azure_object_id', '=', objectId).executeTakeFirst();
   return row && { id: row.id, displayName: row.display_name, disabled: row.disabled_at !== null };
 }
 

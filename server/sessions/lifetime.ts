@@ -13,6 +13,9 @@ export type Expiry = 'idle' | 'absolute';
 
 const MINUTE = 60_000;
 
+/** Lifetimes of MSP staff sessions, which belong to no org (rmm_session_by_token, migration 0008). */
+export const STAFF_SESSION_LIFETIMES = { idleMinutes: 15, absoluteMinutes: 480 } as const;
+
 export function deadlines(session: SessionClock): { idleExpiresAt: Date; absoluteExpiresAt: Date } {
   const absoluteExpiresAt = new Date(session.createdAt.getTime() + session.absoluteMinutes * MINUTE);
   const idle = session.lastActivityAt.getTime() + session.idleMinutes * MINUTE;

@@ -6,7 +6,8 @@ import type { ServerContext } from '../context';
 import { withOrg, withScope } from '../db/database';
 import { AppError, ConflictError, NotFoundError } from '../errors';
 import { apiRoute } from '../http/route';
-import { sessionTimes } from './lifetime';
+import { sessionTimes, STAFF_SESSION_LIFETIMES } from './lifetime';
+import { staffSessionRoutes } from './staff-routes';
 import { endSession, findSession, listSessions, type SessionRecord } from './store';
 
 /** The caller's own session, or 400 when the request came with an API token. */
@@ -19,6 +20,7 @@ async function ownSession(server: ServerContext, principal: Principal): Promise<
 }
 
 export const sessionRoutes = [
+  ...staffSessionRoutes,
   apiRoute({
     method: 'post',
     path: '/api/auth/heartbeat',
@@ -27,10 +29,12 @@ export const sessionRoutes = [
     response: SessionTimes,
     handler: async ({ principal, server }) => {
       const session = await ownSession(server, principal);
-      const org = await server.db.selectFrom('orgs').select(['session_idle_minutes', 'session_absolute_minutes']).where('id', '=', session.orgId).executeTakeFirstOrThrow();
+      const lifetimes = session.orgId === null
+        ? STAFF_SESSION_LIFETIMES
+        : await server.db.selectFrom('orgs').select(['session_idle_minutes as idleMinutes', 'session_absolute_minutes as absoluteMinutes']).where('id', '=', session.orgId).executeTakeFirstOrThrow();
       const now = server.clock.now();
       // This request is activity: authentication has just recorded it.
-      return sessionTimes({ createdAt: session.createdAt, lastActivityAt: now, idleMinutes: org.session_idle_minutes, absoluteMinutes: org.session_absolute_minutes }, now);
+      return sessionTimes({ createdAt: session.createdAt, lastActivityAt: now, idleMinutes: lifetimes.idleMinutes, absoluteMinutes: lifetimes.absoluteMinutes }, now);
     },
   }),
   apiRoute({
@@ -42,7 +46,7 @@ export const sessionRoutes = [
     handler: async ({ principal, server, audit }) => {
       const session = await ownSession(server, principal);
       const reason = 'Signed out';
-      await withOrg(server.db, session.orgId, async (tx) => {
+      await withScope(server.db, { orgId: session.orgId }, async (tx) => {
         await endSession(tx, session.id, { at: server.clock.now(), by: principal.userId, reason });
         await audit(tx, { orgId: session.orgId, action: 'auth.signed_out', target: { type: 'session', id: session.id }, details: { sessionId: session.id } });
       });

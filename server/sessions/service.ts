@@ -1,8 +1,8 @@
 import { appendAudit } from '../audit/log';
 import type { Principal } from '../auth/principal';
 import type { ServerContext } from '../context';
-import { withOrg } from '../db/database';
-import { expiryAt, expiryReason, type Expiry, type SessionClock } from './lifetime';
+import { withScope } from '../db/database';
+import { expiryAt, expiryReason, STAFF_SESSION_LIFETIMES, type Expiry, type SessionClock } from './lifetime';
 import { endSession, findSession, sessionByToken, touchSession } from './store';
 
 /*
@@ -23,7 +23,8 @@ export interface SessionServiceOptions {
 }
 
 interface Tracked extends SessionClock {
-  orgId: string;
+  /** null: a staff session, kept in the platform scope. */
+  orgId: string | null;
   persistedActivityAt: Date;
 }
 
@@ -56,16 +57,16 @@ export function createSessionService(server: ServerContext, options: SessionServ
   function persistActivity(sessionId: string, entry: Tracked): void {
     entry.persistedActivityAt = entry.lastActivityAt;
     const at = entry.lastActivityAt;
-    const write = withOrg(db, entry.orgId, (tx) => touchSession(tx, sessionId, at))
+    const write = withScope(db, { orgId: entry.orgId }, (tx) => touchSession(tx, sessionId, at))
       .catch((err: unknown) => log.error({ err, sessionId }, 'could not record session activity'))
       .finally(() => pending.delete(write));
     pending.add(write);
   }
 
   /** Ends the session for running out, audits it, tells its sockets. */
-  async function expire(sessionId: string, orgId: string, kind: Expiry, lifetimes: Pick<SessionClock, 'idleMinutes' | 'absoluteMinutes'>): Promise<void> {
+  async function expire(sessionId: string, orgId: string | null, kind: Expiry, lifetimes: Pick<SessionClock, 'idleMinutes' | 'absoluteMinutes'>): Promise<void> {
     const reason = expiryReason(kind, lifetimes);
-    const ended = await withOrg(db, orgId, async (tx) => {
+    const ended = await withScope(db, { orgId }, async (tx) => {
       if (!(await endSession(tx, sessionId, { at: clock.now(), by: null, reason }))) return false;
       await appendAudit(tx, {
         orgId,
@@ -119,7 +120,7 @@ export function createSessionService(server: ServerContext, options: SessionServ
     for (const [sessionId, entry] of [...tracked]) {
       if (!expiryAt(entry, now)) continue;
       // Another node may have seen activity since: the database has the last word.
-      const stored = await withOrg(db, entry.orgId, (tx) => findSession(tx, sessionId));
+      const stored = await withScope(db, { orgId: entry.orgId }, (tx) => findSession(tx, sessionId));
       if (!stored || stored.endedAt) {
         tracked.delete(sessionId);
         continue;
@@ -135,12 +136,16 @@ export function createSessionService(server: ServerContext, options: SessionServ
 
   async function sweepStored(): Promise<number> {
     const now = clock.now();
-    const orgs = await db.selectFrom('orgs').select(['id', 'session_idle_minutes', 'session_absolute_minutes']).execute();
+    const orgs: Array<{ id: string | null; session_idle_minutes: number; session_absolute_minutes: number }> = [
+      ...await db.selectFrom('orgs').select(['id', 'session_idle_minutes', 'session_absolute_minutes']).execute(),
+      // Staff sessions (no org), in the platform scope.
+      { id: null, session_idle_minutes: STAFF_SESSION_LIFETIMES.idleMinutes, session_absolute_minutes: STAFF_SESSION_LIFETIMES.absoluteMinutes },
+    ];
     let ended = 0;
     for (const org of orgs) {
       const idleBefore = new Date(now.getTime() - org.session_idle_minutes * 60_000);
       const createdBefore = new Date(now.getTime() - org.session_absolute_minutes * 60_000);
-      const candidates = await withOrg(db, org.id, (tx) => tx.selectFrom('sessions')
+      const candidates = await withScope(db, { orgId: org.id }, (tx) => tx.selectFrom('sessions')
         .select(['id', 'created_at', 'last_activity_at'])
         .where('ended_at', 'is', null)
         .where((eb) => eb.or([eb('last_activity_at', '<=', idleBefore), eb('created_at', '<=', createdBefore)]))

@@ -21,7 +21,8 @@ export function hashSessionToken(token: string): Buffer {
 
 export interface SessionLookup {
   sessionId: string;
-  orgId: string;
+  /** null: an MSP staff session. */
+  orgId: string | null;
   createdAt: Date;
   lastActivityAt: Date;
   endedAt: Date | null;
@@ -37,7 +38,7 @@ export interface SessionLookup {
 
 interface LookupRow {
   session_id: string;
-  org_id: string;
+  org_id: string | null;
   created_at: Date | string;
   last_activity_at: Date | string;
   ended_at: Date | string | null;
@@ -74,7 +75,8 @@ export async function sessionByToken(db: Db, token: string): Promise<SessionLook
 }
 
 export interface NewSession {
-  orgId: string;
+  /** null: an MSP staff session, inserted in the platform scope. */
+  orgId: string | null;
   userId: string;
   token: string;
   at: Date;
@@ -82,7 +84,7 @@ export interface NewSession {
   ip: string | null;
 }
 
-/** In a transaction scoped to the session's org. */
+/** In a transaction scoped to the session's org (the platform scope for a staff session). */
 export async function insertSession(tx: Tx, session: NewSession): Promise<string> {
   const row = await tx.insertInto('sessions').values({
     org_id: session.orgId,
@@ -114,7 +116,7 @@ export async function touchSession(tx: Tx, sessionId: string, at: Date): Promise
 
 export interface SessionRecord {
   id: string;
-  orgId: string;
+  orgId: string | null;
   userId: string;
   createdAt: Date;
   lastActivityAt: Date;
@@ -135,12 +137,13 @@ export async function findSession(tx: Tx, sessionId: string): Promise<SessionRec
 }
 
 /** Sessions visible in the transaction (an org's, or one user's), newest first; open ones only unless `includeEnded`. */
-export async function listSessions(tx: Tx, filter: { userId?: string; includeEnded?: boolean; limit?: number }, currentSessionId: string | undefined): Promise<Session[]> {
+export async function listSessions(tx: Tx, filter: { userId?: string; staffOnly?: boolean; includeEnded?: boolean; limit?: number }, currentSessionId: string | undefined): Promise<Session[]> {
   let query = tx.selectFrom('sessions').leftJoin('users', 'users.id', 'sessions.user_id')
     .select(['sessions.id', 'sessions.org_id', 'sessions.user_id', 'users.display_name', 'sessions.created_at', 'sessions.last_activity_at',
       'sessions.user_agent', 'sessions.ip', 'sessions.ended_at', 'sessions.ended_by', 'sessions.end_reason'])
     .orderBy('sessions.created_at', 'desc').orderBy('sessions.id').limit(filter.limit ?? 500);
   if (filter.userId) query = query.where('sessions.user_id', '=', filter.userId);
+  if (filter.staffOnly) query = query.where('sessions.org_id', 'is', null);
   if (!filter.includeEnded) query = query.where('sessions.ended_at', 'is', null);
   const rows = await query.execute();
   const iso = (d: Date | string) => new Date(d).toISOString();

@@ -6,6 +6,7 @@ import * as m0004 from './0004_org_directory_policies';
 import * as m0005 from './0005_audit_purge_retention';
 import * as m0006 from './0006_identity_sessions';
 import * as m0007 from './0007_mfa';
+import * as m0008 from './0008_staff_sessions';
 
 /** Ordered, forward-only. Append; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '0005_audit_purge_retention': m0005,
   '0006_identity_sessions': m0006,
   '0007_mfa': m0007,
+  '0008_staff_sessions': m0008,
 };
 
 export const migrationProvider: MigrationProvider = {
