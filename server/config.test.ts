@@ -44,6 +44,12 @@ describe('server configuration', () => {
     expect(() => loadServerConfig({}, { RMM_AUTH_AUTHORITY_BASE: 'http://login.example.test' })).toThrow(/RMM_AUTH_AUTHORITY_BASE: /);
   });
 
+  it('reads the MSP staff tenant (a GUID, kept in lower case; unset: no staff sign-in)', () => {
+    expect(loadServerConfig({}, {}).authStaffTenant).toBeUndefined();
+    expect(loadServerConfig({}, { RMM_AUTH_STAFF_TENANT: 'D3E0C1A1-0000-4000-8000-000000000002' }).authStaffTenant).toBe('d3e0c1a1-0000-4000-8000-000000000002');
+    expect(() => loadServerConfig({}, { RMM_AUTH_STAFF_TENANT: 'contoso.onmicrosoft.com' })).toThrow(/RMM_AUTH_STAFF_TENANT: /);
+  });
+
   it('requires the TLS certificate and key together', () => {
     expect(() => loadServerConfig({}, { RMM_TLS_CERT_FILE: '/tmp/cert.pem' })).toThrow(/tlsCertFile and tlsKeyFile must be set together/);
   });

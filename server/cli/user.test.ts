@@ -78,6 +78,42 @@ describe('rmm user', () => {
     expect(listed.stdout.trim().split('\n')).toHaveLength(1);
   }, 120_000);
 
+  it('links staff to the staff tenant (add --azure-oid, link), refuses other tenants, and audits each link', async () => {
+    const staffTenant = 'd3e0c1a1-0000-4000-8000-00000000aaaa';
+    const noTenant = await rmmInProcess(dataDir, 'add', '--staff', '--name', 'Lou Linked', '--email', 'lou@msp.example', '--azure-oid', '0a1d0000-0000-4000-8000-00000000aa01');
+    expect(noTenant.code).toBe(2);
+    expect(noTenant.stderr).toMatch(/RMM_AUTH_STAFF_TENANT/);
+    vi.stubEnv('RMM_AUTH_STAFF_TENANT', staffTenant.toUpperCase());
+    try {
+      const added = await rmmInProcess(dataDir, 'add', '--staff', '--admin', '--name', 'Lou Linked', '--email', 'lou@msp.example', '--azure-oid', '0a1d0000-0000-4000-8000-00000000aa01');
+      expect(added.stderr).toBe('');
+      expect(added.stdout).toContain(`linked to Azure AD ${staffTenant} / 0a1d0000-0000-4000-8000-00000000aa01`);
+      const wrongTenant = await rmmInProcess(dataDir, 'link', '--email', 'ann@msp.example', '--tid', 'd3e0c1a1-0000-4000-8000-00000000bbbb', '--oid', '0a1d0000-0000-4000-8000-00000000aa02');
+      expect(wrongTenant.code).toBe(1);
+      expect(wrongTenant.stderr).toMatch(/staff tenant/);
+      const badOid = await rmmInProcess(dataDir, 'link', '--email', 'ann@msp.example', '--tid', staffTenant, '--oid', 'nope');
+      expect(badOid.code).toBe(2);
+      expect(badOid.stderr).toMatch(/--oid: must be an Azure AD object id/);
+      const linked = await rmmInProcess(dataDir, 'link', '--email', 'ann@msp.example', '--tid', staffTenant, '--oid', '0a1d0000-0000-4000-8000-00000000aa02');
+      expect(linked.stderr).toBe('');
+      expect(linked.stdout).toMatch(/^linked ann@msp.example \(staff\)/);
+      const taken = await rmmInProcess(dataDir, 'link', '--email', 'ann@msp.example', '--tid', staffTenant, '--oid', '0a1d0000-0000-4000-8000-00000000aa01');
+      expect(taken.code).toBe(1);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const handle = await openDatabase({ pgliteDir: path.join(dataDir, 'pglite'), migrate: true });
+    try {
+      const links = await handle.db.selectFrom('audit_log').select(['details']).where('action', '=', 'user.identity_linked').execute();
+      expect(links.map((l) => l.details)).toEqual([
+        { tenantId: staffTenant, objectId: '0a1d0000-0000-4000-8000-00000000aa01', staff: true },
+        { tenantId: staffTenant, objectId: '0a1d0000-0000-4000-8000-00000000aa02', staff: true },
+      ]);
+    } finally {
+      await handle.close();
+    }
+  }, 120_000);
+
   it('refuses a second user with the same email (case-insensitive) with exit code 1', async () => {
     const again = await rmmInProcess(dataDir, 'add', '--staff', '--name', 'Ann Again', '--email', 'Ann@MSP.example');
     expect(again.code).toBe(1);

@@ -9,10 +9,12 @@ import { openDatabase, withOrg, withScope, type Db } from '../db/database';
 import { AppError } from '../errors';
 import { createGrant } from '../grants/store';
 import { listOrgs } from '../orgs/store';
+import { linkUserIdentity } from '../identity/link';
+import { orgIdentity } from '../identity/store';
 import { createUser, listUsers } from '../users/store';
 import { parseCommandArgs, UsageError } from './args';
 
-export const userHelp = `Usage: rmm user <add|token|list> [options]
+export const userHelp = `Usage: rmm user <add|link|token|list> [options]
 
 Manages users and their API tokens directly in the database, for bootstrapping and for
 deployments before Azure AD sign-in is configured. PGlite data folders are used by one process at
@@ -21,8 +23,13 @@ a time: stop the server first (PostgreSQL has no such limit).
   rmm user add --org <org id or name> --name <display name> --email <email> [--role <role> [--unit <unit id>]]
       adds a member of a client org, optionally granting a role (tenant_admin, tech, viewer,
       provisioning) on a unit and everything below it, or on the whole org without --unit
-  rmm user add --staff [--admin] --name <display name> --email <email>
-      adds one of the MSP's own staff; --admin gives the MSP-wide admin role
+  rmm user add --staff [--admin] --name <display name> --email <email> [--azure-oid <oid>]
+      adds one of the MSP's own staff; --admin gives the MSP-wide admin role. With --azure-oid
+      (also for --org members) the user is linked to that Azure AD object id in the staff tenant
+      (RMM_AUTH_STAFF_TENANT) or in the org's registered tenant, so they can sign in with it
+  rmm user link --email <email> --tid <tenant id> --oid <object id>
+      links an existing user to their Azure AD identity: staff only in the staff tenant, members
+      only in their org's registered tenant (audited as user.identity_linked)
   rmm user token --email <email> [--label <text>] [--expires-days <n>]
       issues an API token for the user and prints it once (only its hash is stored)
   rmm user list [--org <org id or name>]
@@ -43,6 +50,13 @@ const AddArgs = z.object({
   email: z.email('must be an email address').max(320),
   role: GrantRole.optional(),
   unit: z.uuid('must be a unit id').optional(),
+  'azure-oid': z.uuid('must be an Azure AD object id (a GUID)').optional(),
+});
+
+const LinkArgs = z.object({
+  email: z.email('must be an email address'),
+  tid: z.uuid('must be an Azure AD tenant id (a GUID)'),
+  oid: z.uuid('must be an Azure AD object id (a GUID)'),
 });
 
 const TokenArgs = z.object({
@@ -78,15 +92,24 @@ function parseAddArgs(raw: Record<string, unknown>): AddArgs {
   return args;
 }
 
-async function addUser(db: Db, args: AddArgs): Promise<void> {
+async function addUser(db: Db, args: AddArgs, staffTenant: string | undefined): Promise<void> {
   const orgId = args.org ? await resolveOrg(db, args.org) : null;
   const clock = systemClock;
+  let tenantId: string | undefined;
+  if (args['azure-oid']) {
+    tenantId = orgId ? ((await orgIdentity(db, orgId))?.azureTenantId ?? undefined) : staffTenant;
+    if (!tenantId) throw new UsageError(orgId ? '--azure-oid: the organisation has not registered an Azure tenant' : '--azure-oid: no staff tenant is configured (RMM_AUTH_STAFF_TENANT)');
+  }
   const user = await withScope(db, { orgId }, async (tx) => {
     const created = await createUser(tx, { orgId, displayName: args.name, email: args.email, platformAdmin: args.admin ?? false });
     await appendAudit(tx, { orgId, actor: cliActor, action: 'user.created', target: { type: 'user', id: created.id }, details: { displayName: created.displayName, email: created.email }, time: clock.now() });
     return created;
   });
   process.stdout.write(`added ${user.displayName} <${user.email}> ${user.id}${user.platformAdmin ? ' (MSP admin)' : ''}\n`);
+  if (tenantId && args['azure-oid']) {
+    await linkUserIdentity(db, clock, { userId: user.id, tenantId, objectId: args['azure-oid'], staffTenant, actor: cliActor });
+    process.stdout.write(`linked to Azure AD ${tenantId} / ${args['azure-oid']}\n`);
+  }
   if (orgId && args.role) {
     const role = args.role;
     const unitId = args.unit ?? null;
@@ -99,18 +122,24 @@ async function addUser(db: Db, args: AddArgs): Promise<void> {
   }
 }
 
-async function issueToken(db: Db, args: z.infer<typeof TokenArgs>): Promise<void> {
-  // The user may be staff or a member of any org: look in each scope.
-  let found: { id: string; orgId: string | null } | undefined;
+/** The user with this email, staff or a member of any org: looked up in each scope. */
+async function userByEmail(db: Db, email: string): Promise<{ id: string; orgId: string | null }> {
   for (const orgId of [null, ...(await listOrgs(db)).map((o) => o.id)]) {
     const users = await withScope(db, { orgId }, listUsers);
-    const user = users.find((u) => u.email.toLowerCase() === args.email.toLowerCase() && u.orgId === orgId);
-    if (user) {
-      found = { id: user.id, orgId: user.orgId };
-      break;
-    }
+    const user = users.find((u) => u.email.toLowerCase() === email.toLowerCase() && u.orgId === orgId);
+    if (user) return { id: user.id, orgId: user.orgId };
   }
-  if (!found) throw new UsageError(`--email: no user ${args.email}`);
+  throw new UsageError(`--email: no user ${email}`);
+}
+
+async function linkUser(db: Db, args: z.infer<typeof LinkArgs>, staffTenant: string | undefined): Promise<void> {
+  const user = await userByEmail(db, args.email);
+  const { staff } = await linkUserIdentity(db, systemClock, { userId: user.id, tenantId: args.tid, objectId: args.oid, staffTenant, actor: cliActor });
+  process.stdout.write(`linked ${args.email} (${staff ? 'staff' : 'member'}) to Azure AD ${args.tid.toLowerCase()} / ${args.oid.toLowerCase()}\n`);
+}
+
+async function issueToken(db: Db, args: z.infer<typeof TokenArgs>): Promise<void> {
+  const found = await userByEmail(db, args.email);
   const expiresAt = args['expires-days'] ? new Date(Date.now() + args['expires-days'] * 86_400_000) : null;
   const { token } = await issueApiToken(db, systemClock, { userId: found.id, auditOrgId: found.orgId, label: args.label, expiresAt, actor: cliActor });
   process.stdout.write(`${token}\n`);
@@ -130,7 +159,7 @@ export async function userCommand(argv: string[]): Promise<number> {
     process.stdout.write(userHelp);
     return sub === undefined ? 2 : 0;
   }
-  if (!['add', 'token', 'list'].includes(sub)) throw new UsageError(`unknown subcommand '${sub}' (add, token, list)`);
+  if (!['add', 'link', 'token', 'list'].includes(sub)) throw new UsageError(`unknown subcommand '${sub}' (add, link, token, list)`);
   const { values } = parseCommandArgs(rest, {
     'data-dir': { type: 'string' },
     'database-url': { type: 'string' },
@@ -143,6 +172,9 @@ export async function userCommand(argv: string[]): Promise<number> {
     unit: { type: 'string' },
     label: { type: 'string' },
     'expires-days': { type: 'string' },
+    'azure-oid': { type: 'string' },
+    tid: { type: 'string' },
+    oid: { type: 'string' },
   });
   if (values.help) {
     process.stdout.write(userHelp);
@@ -157,9 +189,12 @@ export async function userCommand(argv: string[]): Promise<number> {
   }
   // Input is checked before the database is opened: a typo costs nothing.
   const { 'data-dir': _d, 'database-url': _u, help: _h, ...options } = values;
+  const staffTenant = config.authStaffTenant;
   const run =
     sub === 'add'
-      ? ((args) => (db: Db) => addUser(db, args))(parseAddArgs(options))
+      ? ((args) => (db: Db) => addUser(db, args, staffTenant))(parseAddArgs(options))
+      : sub === 'link'
+        ? ((args) => (db: Db) => linkUser(db, args, staffTenant))(parseWith(LinkArgs, options))
       : sub === 'token'
         ? ((args) => (db: Db) => issueToken(db, args))(parseWith(TokenArgs, options))
         : (db: Db) => list(db, options);
