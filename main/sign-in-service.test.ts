@@ -64,7 +64,7 @@ describe.each(databaseKinds())('console sign-in service against the dev provider
     void fetch(target, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: signedIn.redirect.searchParams.toString() }).then((r) => r.text(), () => undefined);
   };
 
-  function service(options: { cacheFile: string; secrets: SecretStore; oid?: string; tenantId?: string; problems?: CacheProblem[] }): SignInService {
+  function service(options: { cacheFile: string; secrets: SecretStore; oid?: string; tenantId?: string; problems?: CacheProblem[]; openBrowser?: (url: string) => Promise<void>; interactiveTimeoutMs?: number }): SignInService {
     const serverUrl = new URL(t.server.url);
     return createSignInService({
       config: parseSignInConfig({ authority: idp.issuer(options.tenantId ?? DEMO_CLINIC_TENANT_ID), clientId: DEMO_CLIENT_ID, caFile: idp.caCertFile }),
@@ -73,7 +73,8 @@ describe.each(databaseKinds())('console sign-in service against the dev provider
       trust: createTrustResolver({ kind: 'ca', caPem: t.ca }, serverUrl),
       secrets: options.secrets,
       cacheFile: options.cacheFile,
-      openBrowser: browserSigningIn(options.oid ?? tessa?.oid ?? ''),
+      openBrowser: options.openBrowser ?? browserSigningIn(options.oid ?? tessa?.oid ?? ''),
+      ...(options.interactiveTimeoutMs ? { interactiveTimeoutMs: options.interactiveTimeoutMs } : {}),
       onCacheProblem: (problem) => options.problems?.push(problem),
     });
   }
@@ -190,6 +191,32 @@ describe.each(databaseKinds())('console sign-in service against the dev provider
     await signIn.signOut();
     expect(signIn.current()).toBeNull();
     expect(await service({ cacheFile, secrets }).cachedAccount()).toBeNull();
+  });
+
+  it('an abandoned browser sign-in times out, a second one may start, and a late completion opens no session', async () => {
+    if (!theo) throw new Error('no demo tech');
+    const cacheFile = path.join(dir, `${kind}-abandoned`, 'cache.bin');
+    const secrets = memorySecretStore();
+    let abandonedUrl = '';
+    let browser = async (url: string) => {
+      abandonedUrl = url;
+    };
+    const signIn = service({ cacheFile, secrets, interactiveTimeoutMs: 1500, openBrowser: (url) => browser(url) });
+    const first = signIn.signIn();
+    await expect(signIn.signIn()).rejects.toMatchObject({ code: 'conflict' });
+    await expect(first).rejects.toMatchObject({ code: 'unauthenticated', message: expect.stringMatching(/no answer from the browser/) });
+    await expect(signIn.credentials.authorizationHeader()).rejects.toMatchObject({ code: 'unauthenticated' });
+
+    // The user finishes the old page after all: MSAL takes the code, the console opens no session.
+    await browserSigningIn(theo.oid)(abandonedUrl);
+    await expect.poll(() => signIn.cachedAccount(), { timeout: 10_000 }).toMatchObject({ username: theo.email });
+    expect(signIn.current()).toBeNull();
+    await expect(signIn.credentials.authorizationHeader()).rejects.toMatchObject({ code: 'unauthenticated' });
+
+    browser = browserSigningIn(theo.oid);
+    expect((await signIn.signIn()).account.username).toBe(theo.email);
+    expect((await me(signIn)).user.displayName).toBe('Theo Tech');
+    await signIn.signOut();
   });
 
   it('a tenant no org registered is refused by the server (tenant_not_registered) and leaves the console signed out', async () => {

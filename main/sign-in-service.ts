@@ -66,6 +66,12 @@ export interface SignInServiceOptions {
   successTemplate?: string;
   errorTemplate?: string;
   onCacheProblem?: (problem: CacheProblem) => void;
+  /**
+   * How long an interactive sign-in may wait for the browser (default 5 minutes). After that the
+   * sign-in fails (`unauthenticated`) and another may start; a browser that completes later opens
+   * no server session (MSAL Node 6 cannot cancel its listener: it closes on the next redirect).
+   */
+  interactiveTimeoutMs?: number;
   /** Tests: replace the server calls. */
   exchange?: SessionExchange;
 }
@@ -116,7 +122,7 @@ export function createSignInService(options: SignInServiceOptions): SignInServic
     signIn() {
       if (interactive) return Promise.reject(new ConsoleError('conflict', 'a sign-in is already in progress'));
       const run = (async () => {
-        const result = await pca.acquireTokenInteractive({
+        const acquiring = pca.acquireTokenInteractive({
           scopes: config.scopes,
           successTemplate: options.successTemplate ?? SUCCESS_PAGE,
           errorTemplate: options.errorTemplate ?? ERROR_PAGE,
@@ -125,7 +131,8 @@ export function createSignInService(options: SignInServiceOptions): SignInServic
             if (new URL(url).origin !== authorityOrigin) throw new ConsoleError('bad_request', 'sign-in URL outside the configured authority');
             await options.openBrowser(url);
           },
-        }).catch((error: unknown) => {
+        });
+        const result = await withTimeout(acquiring, options.interactiveTimeoutMs ?? 300_000).catch((error: unknown) => {
           throw new ConsoleError('unauthenticated', `sign-in did not complete: ${messageOf(error)}`, { cause: error });
         });
         // One console, one user: other accounts left in the cache are dropped.
@@ -168,6 +175,16 @@ export function createSignInService(options: SignInServiceOptions): SignInServic
     },
     current: () => state?.view ?? null,
   };
+}
+
+/** The promise's outcome, or a rejection after `ms`; a late outcome of the promise is dropped. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the browser within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function accountOf(account: AccountInfo): SignedInAccount {
