@@ -37,7 +37,8 @@ describe.each(databaseKinds())('console sign-in service against the dev provider
   let browserOpens = 0;
 
   beforeAll(async () => {
-    idp = await startDevIdp({ port: 0 });
+    dir = mkdtempSync(path.join(os.tmpdir(), 'rmm-sign-in-'));
+    idp = await startDevIdp({ port: 0, dataDir: path.join(dir, 'idp') });
     t = await getTestServer(kind, { authAuthorityBase: idp.url, authAudience: `api://${DEMO_CLIENT_ID}`, authCaFile: idp.caCertFile });
     orgId = (await t.buildOrg('Demo Clinic (sign-in)')).id;
     const registered = await t.request(`/api/orgs/${orgId}/identity`, {
@@ -45,7 +46,6 @@ describe.each(databaseKinds())('console sign-in service against the dev provider
       body: { azureTenantId: DEMO_CLINIC_TENANT_ID, defaultRole: 'viewer', sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 },
     });
     expect(registered.status, registered.text).toBe(200);
-    dir = mkdtempSync(path.join(os.tmpdir(), 'rmm-sign-in-'));
   });
   afterAll(async () => {
     await t?.close();
@@ -217,6 +217,22 @@ describe.each(databaseKinds())('console sign-in service against the dev provider
     expect((await signIn.signIn()).account.username).toBe(theo.email);
     expect((await me(signIn)).user.displayName).toBe('Theo Tech');
     await signIn.signOut();
+  });
+
+  it('renew asks the provider every time: once it has forgotten the grant (restarted), renewing means signing in again', async () => {
+    if (!theo) throw new Error('no demo tech');
+    const cacheFile = path.join(dir, `${kind}-idp-restart`, 'cache.bin');
+    const secrets = memorySecretStore();
+    await service({ cacheFile, secrets, oid: theo.oid }).signIn();
+    // The cached access token is still valid for an hour; only the refresh token is gone.
+    const port = idp.port;
+    await idp.close();
+    idp = await startDevIdp({ port, dataDir: path.join(dir, 'idp') });
+    const restarted = service({ cacheFile, secrets, oid: theo.oid });
+    await expect(restarted.renew()).rejects.toMatchObject({ code: 'unauthenticated', message: expect.stringMatching(/interactive sign-in/) });
+    expect(restarted.current()).toBeNull();
+    expect((await restarted.signIn()).account.username).toBe(theo.email);
+    await restarted.signOut();
   });
 
   it('a tenant no org registered is refused by the server (tenant_not_registered) and leaves the console signed out', async () => {

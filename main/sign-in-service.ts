@@ -1,4 +1,4 @@
-import { InteractionRequiredAuthError, LogLevel, PublicClientApplication, type AccountInfo, type AuthenticationResult } from '@azure/msal-node';
+import { AuthError, InteractionRequiredAuthError, LogLevel, PublicClientApplication, type AccountInfo, type AuthenticationResult } from '@azure/msal-node';
 import { ConsoleError } from './console-error';
 import type { CredentialSource } from './credentials';
 import { networkClientTrusting } from './msal-network';
@@ -37,7 +37,8 @@ export interface SignInService {
   /** Interactive sign-in in the browser, then a new server session. */
   signIn(): Promise<SignInState>;
   /**
-   * A new server session from MSAL's cache without the browser (acquireTokenSilent): after a
+   * A new server session from MSAL's cache without the browser (acquireTokenSilent with the
+   * refresh token): after a
    * restart, or to re-establish an ended session when the UI decides to. `interaction_required`
    * cases (no account, refresh token expired or revoked) throw `unauthenticated`.
    */
@@ -75,6 +76,9 @@ export interface SignInServiceOptions {
   /** Tests: replace the server calls. */
   exchange?: SessionExchange;
 }
+
+/** Provider answers to a refresh that only a new interactive sign-in can fix (refresh token refused, expired, revoked). */
+const SIGN_IN_AGAIN = new Set(['invalid_grant', 'interaction_required', 'login_required', 'consent_required', 'no_tokens_found']);
 
 const SUCCESS_PAGE = '<!doctype html><meta charset="utf-8"><title>Signed in</title><p>You are signed in to the RMM console. You can close this tab.</p>';
 const ERROR_PAGE = '<!doctype html><meta charset="utf-8"><title>Sign-in failed</title><p>The sign-in did not complete. Return to the RMM console and try again.</p>';
@@ -152,9 +156,11 @@ export function createSignInService(options: SignInServiceOptions): SignInServic
       if (!account) throw new ConsoleError('unauthenticated', 'no cached account: sign in');
       let result: AuthenticationResult;
       try {
-        result = await pca.acquireTokenSilent({ account, scopes: config.scopes });
+        // Always through the refresh token, never a cached access token: the provider is asked
+        // each time, so a user disabled or a grant revoked there opens no new server session.
+        result = await pca.acquireTokenSilent({ account, scopes: config.scopes, forceRefresh: true });
       } catch (error) {
-        if (error instanceof InteractionRequiredAuthError) throw new ConsoleError('unauthenticated', 'the identity provider asks for an interactive sign-in', { cause: error });
+        if (error instanceof InteractionRequiredAuthError || (error instanceof AuthError && SIGN_IN_AGAIN.has(error.errorCode))) throw new ConsoleError('unauthenticated', 'the identity provider asks for an interactive sign-in', { cause: error });
         throw new ConsoleError('idp_unavailable', `silent sign-in failed: ${messageOf(error)}`, { cause: error });
       }
       return openSession(result);
