@@ -10,6 +10,8 @@ import { startDevIdp, type DevIdp } from '../tools/idp/dev-idp';
 import { DEMO_CLIENT_ID, DEMO_CLINIC_TENANT_ID, DEMO_MSP_TENANT_ID, DEMO_STAFF_ADMIN, DEMO_TENANTS } from '../tools/idp/tenants';
 import { createApiClient } from './api-client';
 import { ConsoleError } from './console-error';
+import { createConsoleServices } from './console-services';
+import { dispatchIpc } from './ipc-dispatch';
 import { memorySecretStore, type SecretStore } from './secret-store';
 import { createTrustResolver } from './server-trust';
 import { createSignInService, type SignInService } from './sign-in-service';
@@ -148,6 +150,14 @@ describe.each(databaseKinds())('console sign-in service against the dev provider
     expect(browserOpens).toBe(opens);
     expect(again.session.sessionId).not.toBe(state.session.sessionId);
     expect((await me(signIn)).user.displayName).toBe('Theo Tech');
+    // The console's services take it as their credential, in place of an API token file.
+    const serverUrl = new URL(t.server.url);
+    const services = createConsoleServices({ serverUrl, trust: { kind: 'ca', caPem: t.ca }, credentials: signIn.credentials, host: 'browser-host' });
+    expect(await dispatchIpc(services.handlers, 'me.get', {})).toMatchObject({ ok: true, value: { user: { displayName: 'Theo Tech' } } });
+    signIn.forgetSession();
+    expect(await dispatchIpc(services.handlers, 'me.get', {})).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+    await services.stop();
+    await signIn.renew();
     // The forgotten session was not ended by forgetting it (the server ends it on idle or revocation).
     expect(await meWith(header)).toBe(200);
     await signIn.signOut();
