@@ -11,17 +11,22 @@ import { waitForSignal } from '../../server/cli/serve';
 import { ConfigError, loadServerConfig } from '../../server/config';
 import { startServer, StartupError, type RunningServer } from '../../server/server';
 import { startBrowserHost } from '../browser-host/index';
+import { startDevIdp, type DevIdp } from '../idp/dev-idp';
+import { DEMO_CLINIC_TENANT_ID, DEMO_MSP_TENANT_ID } from '../idp/tenants';
+import { demoAuthConfig, demoIdpDataDir, wireDemoIdentity } from './identity';
 import { DEMO_USERS, demoTokenFile, seedDemo } from './seed';
 
 export const demoHelp = `Usage: rmm demo [options]     (what 'npm start' runs)
 
-Runs the whole system locally on the embedded database: the server, one agent process enrolled
-in the demo clinic, and the console (the Electron window if Electron's binary is installed,
+Runs the whole system locally on the embedded database: the dev identity provider (Azure AD
+sign-in for the demo users and the MSP's Sam Staff), the server, one agent process enrolled in
+the demo clinic, and the console (the Electron window if Electron's binary is installed,
 otherwise the browser host, whose one-time URL is printed). Ctrl-C stops everything.
 
 Options:
   --data-dir <dir>       data folder (RMM_DATA_DIR, default ./.rmm-data)
   --port <n>             server port (RMM_PORT, default 8443)
+  --idp-port <n>         dev identity provider port (default 8444; 0: a free one)
   --console-port <n>     browser-host port (RMM_CONSOLE_PORT, default: a free one)
   --as <role>            run the console as the demo user with this role (tenant_admin, tech,
                          viewer, provisioning) instead of the MSP admin 'Operator'
@@ -39,6 +44,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     'data-dir': { type: 'string' },
     port: { type: 'string' },
     'console-port': { type: 'string' },
+    'idp-port': { type: 'string' },
     'no-console': { type: 'boolean' },
     as: { type: 'string' },
   });
@@ -48,27 +54,46 @@ export async function demoCommand(argv: string[]): Promise<number> {
   }
   const role = values.as === undefined ? undefined : GrantRole.safeParse(values.as);
   if (role && !role.success) throw new UsageError(`--as: '${values.as}' is not a role (${GrantRole.options.join(', ')})`);
+  const idpPort = parsePort(values['idp-port'] ?? '8444', '--idp-port');
   const started = performance.now();
   let server: RunningServer;
+  let idp: DevIdp;
+  let idpReadyMs = 0;
   let logDir: string;
   try {
-    const config = loadServerConfig({ dataDir: values['data-dir'], port: values.port });
-    logDir = path.join(config.dataDir, 'logs');
+    const loaded = loadServerConfig({ dataDir: values['data-dir'], port: values.port });
+    logDir = path.join(loaded.dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
-    const logger = pino({ level: config.logLevel }, pino.destination({ dest: path.join(logDir, 'server.log'), sync: false }));
-    server = await startServer(config, { logger });
+    // Provider and server start side by side (the server reads the provider's certificate only at
+    // the first sign-in); with --idp-port 0 the provider's URL is known only once it listens.
+    const idpDataDir = demoIdpDataDir(loaded.dataDir);
+    const idpStarted = startDevIdp({ port: idpPort, dataDir: idpDataDir }).then((running) => {
+      idpReadyMs = Math.round(performance.now() - started);
+      return running;
+    });
+    const idpUrl = idpPort === 0 ? (await idpStarted).url : `https://127.0.0.1:${idpPort}`;
+    const logger = pino({ level: loaded.logLevel }, pino.destination({ dest: path.join(logDir, 'server.log'), sync: false }));
+    const [idpOutcome, serverOutcome] = await Promise.allSettled([idpStarted, startServer({ ...loaded, ...demoAuthConfig(idpUrl, idpDataDir) }, { logger })]);
+    if (idpOutcome.status === 'rejected' || serverOutcome.status === 'rejected') {
+      if (idpOutcome.status === 'fulfilled') await idpOutcome.value.close();
+      if (serverOutcome.status === 'fulfilled') await serverOutcome.value.close();
+      throw idpOutcome.status === 'rejected' ? idpOutcome.reason : (serverOutcome as PromiseRejectedResult).reason;
+    }
+    idp = idpOutcome.value;
+    server = serverOutcome.value;
   } catch (err) {
     if (err instanceof ConfigError || err instanceof StartupError) {
       process.stderr.write(`rmm demo: ${err.message}\n`);
       return 2;
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      process.stderr.write(`rmm demo: port already in use (${(err as Error).message}); stop the other server or pass --port\n`);
+      process.stderr.write(`rmm demo: port already in use (${(err as Error).message}); stop the other server or pass --port / --idp-port\n`);
       return 2;
     }
     throw err;
   }
   const { config, db, bus } = server.context;
+  say(`identity ${idp.url}  (dev Azure AD, ready after ${idpReadyMs} ms: Demo Clinic tenant ${DEMO_CLINIC_TENANT_ID}, MSP staff tenant ${DEMO_MSP_TENANT_ID})`);
   say(`server   ${server.url}  (PGlite in ${path.relative(process.cwd(), config.dataDir) || '.'}, TLS ${server.fingerprint.slice(0, 23)}…)`);
 
   const demo = await seedDemo(db, config.dataDir);
@@ -81,6 +106,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
     });
   });
   const agent = spawnAgent(server, demo.credential, path.join(logDir, 'agent.log'));
+  // While the agent process boots: the clinic's tenant, the demo users' and Sam Staff's Azure identities.
+  await wireDemoIdentity(db, demo.orgId);
   void firstOnline.then((hostname) => say(`agent    ${hostname} online after ${Math.round(performance.now() - started)} ms (log: ${path.join(logDir, 'agent.log')})`));
 
   let stopConsole: () => Promise<void> = async () => undefined;
@@ -98,8 +125,15 @@ export async function demoCommand(argv: string[]): Promise<number> {
   agent.kill('SIGTERM');
   await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
   await server.close();
+  await idp.close();
   say('stopped.');
   return 0;
+}
+
+function parsePort(value: string, flag: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new UsageError(`${flag}: '${value}' is not a port number`);
+  return port;
 }
 
 function say(line: string): void {
