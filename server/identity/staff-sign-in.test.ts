@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { ServerToConsole } from '../../protocol/console-messages';
 import { databaseKinds } from '../../tools/testing/postgres';
 import type { Clock } from '../clock';
+import { SESSION_ENDED_CLOSE_CODE } from '../console/gateway';
 import { getTestServer, type TestServer } from '../test-support';
 import { linkUserIdentity } from './link';
 import { startFakeTenantProvider, TEST_AUDIENCE, TEST_SCOPE, type FakeTenantProvider } from './testing';
@@ -158,6 +161,23 @@ describe.each(databaseKinds())('MSP staff sign-in on %s', (kind) => {
     expect(out.status, out.text).toBe(200);
     expect((await t.request('/api/me', { token: revoker.sessionToken })).status).toBe(401);
     expect(await platformEntries('auth.signed_out')).toEqual(expect.arrayContaining([expect.objectContaining({ target_id: revoker.sessionId })]));
+  });
+
+  it('revoking a staff session tells its open console socket who and why, and closes it', async () => {
+    const target = await staffSession();
+    const revoker = await staffSession();
+    const ws = new WebSocket(`${t.server.url.replace('https:', 'wss:')}/ws/console`, { ca: t.ca, headers: { authorization: `Bearer ${target.sessionToken}` } });
+    const messages: ServerToConsole[] = [];
+    ws.on('message', (data) => messages.push(ServerToConsole.parse(JSON.parse(data.toString()))));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const revoked = await t.request(`/api/staff/sessions/${target.sessionId}/revoke`, { method: 'POST', token: revoker.sessionToken, body: { reason: 'Shift over' } });
+    expect(revoked.status, revoked.text).toBe(200);
+    expect(await closed).toBe(SESSION_ENDED_CLOSE_CODE);
+    expect(messages).toContainEqual({ type: 'session.ended', kind: 'revoked', reason: 'Shift over', by: { userId: admin.userId, name: 'Sam Staff' } });
   });
 
   it('staff sessions expire after 15 idle minutes and after 8 hours however active, on use and by the sweeps', async () => {
