@@ -35,6 +35,7 @@ export function openApiDocument(routes: ApiRoute[], info: { title: string; versi
       operationId: `${route.method}${openApiPath.replace(/[{}]/g, '').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())}`,
       security: route.publicHandler ? [] : [{ bearer: [] }],
       ...(route.permission ? { 'x-permission': route.permission } : {}),
+      ...(route.adminOnly ? { 'x-admin-only': true } : {}),
       ...(route.audit ? { 'x-audit-action': route.audit } : {}),
       ...(route.stepUp ? { 'x-step-up': route.stepUp } : {}),
       parameters,

@@ -77,6 +77,8 @@ export interface ApiRoute<P extends AnyObject = AnyObject, Q extends AnyObject =
    * any signed-in user (the caller's own things, like their workspace).
    */
   permission?: Permission;
+  /** Only MSP admins (the platform `admin` role) may call it: checked with the permission, before any input is read. */
+  adminOnly?: boolean;
   /** The action this route records; a call that fails or is refused records it as failed/denied. */
   audit?: AuditAction;
   /** The sensitive action this route performs: the caller must present a fresh step-up proof for it (docs/mfa.md). */
@@ -195,6 +197,9 @@ export function mountRoutes(router: Router, routes: ApiRoute[], server: ServerCo
       try {
         if (route.permission && org && !holdsRoutePermission(org, route.permission)) {
           throw AuthorizationError(`You need the ${route.permission} permission`, route.permission);
+        }
+        if (route.adminOnly && !principal.platformAdmin) {
+          throw AuthorizationError('Only MSP admins may do this', route.permission);
         }
         const input = {
           params: parseOrThrow(route.params ?? Empty, params, 'params'),

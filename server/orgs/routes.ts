@@ -3,7 +3,7 @@ import { Org, OrgList, OrgParams } from '../../protocol/api';
 import { CreateOrgBody, Me, OrgAccess, OrgSettings } from '../../protocol/access';
 import { describeAccess, orgsForPrincipal } from '../access/org-access';
 import { withOrg, withScope } from '../db/database';
-import { AuthorizationError, NotFoundError } from '../errors';
+import { NotFoundError } from '../errors';
 import { apiRoute } from '../http/route';
 import { findUser } from '../users/store';
 import { createOrg, orgSettings, updateOrgSettings } from './store';
@@ -34,11 +34,11 @@ export const orgRoutes = [
     path: '/api/orgs',
     summary: 'Create a client organisation (MSP admins)',
     tag: 'orgs',
+    adminOnly: true,
     audit: 'org.created',
     body: CreateOrgBody,
     response: Org,
-    handler: async ({ input, principal, server, audit }) => {
-      if (!principal.platformAdmin) throw AuthorizationError('Only MSP admins create organisations', 'org.settings');
+    handler: async ({ input, server, audit }) => {
       // One transaction: the org, then (scoped to it) the first entry of its own audit chain.
       return withScope(server.db, {}, async (tx) => {
         const org = await createOrg(tx, input.body.name);

@@ -1,7 +1,6 @@
 import { RevokedSession, RevokeSessionBody, SessionList, StaffSessionParams } from '../../protocol/identity';
-import type { Principal } from '../auth/principal';
 import { withScope } from '../db/database';
-import { AuthorizationError, ConflictError, NotFoundError } from '../errors';
+import { ConflictError, NotFoundError } from '../errors';
 import { apiRoute } from '../http/route';
 import { endSession, findSession, listSessions } from './store';
 
@@ -11,19 +10,15 @@ import { endSession, findSession, listSessions } from './store';
  * any other (the `session.ended` event).
  */
 
-function requireMspAdmin(principal: Principal): void {
-  if (!principal.platformAdmin) throw AuthorizationError('Only MSP admins manage staff sessions', 'sessions.revoke');
-}
-
 export const staffSessionRoutes = [
   apiRoute({
     method: 'get',
     path: '/api/staff/sessions',
     summary: 'Open sessions of the MSP’s staff (MSP admins only)',
     tag: 'sessions',
+    adminOnly: true,
     response: SessionList,
     handler: async ({ principal, server }) => {
-      requireMspAdmin(principal);
       return { sessions: await withScope(server.db, {}, (tx) => listSessions(tx, { staffOnly: true }, principal.sessionId)) };
     },
   }),
@@ -32,12 +27,12 @@ export const staffSessionRoutes = [
     path: '/api/staff/sessions/:sessionId/revoke',
     summary: 'End a staff session remotely; its console is told and locked (MSP admins only, audited in the platform chain)',
     tag: 'sessions',
+    adminOnly: true,
     audit: 'session.revoked',
     params: StaffSessionParams,
     body: RevokeSessionBody,
     response: RevokedSession,
     handler: async ({ input, principal, server, audit }) => {
-      requireMspAdmin(principal);
       const { sessionId } = input.params;
       const endedAt = server.clock.now();
       await withScope(server.db, {}, async (tx) => {
