@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import type { Db, Tx } from '../db/database';
+import { setScope, type Db, type Tx } from '../db/database';
 import { ChainVerifier, GENESIS_HASH, type ChainProblem, type ChainStart } from './chain';
 import { auditBatch, chainHead, latestCheckpoint, purgeEntryFor, type Checkpoint } from './store';
 
@@ -95,7 +94,7 @@ async function walk(tx: Tx, orgId: string | null, batchSize: number): Promise<Ch
 export async function verifyAuditChain(db: Db, orgId: string | null, options: VerifyOptions = {}): Promise<ChainReport> {
   const batchSize = options.batchSize ?? 1000;
   return db.transaction().setIsolationLevel('repeatable read').execute(async (tx) => {
-    await sql`SELECT set_config('rmm.org_id', ${orgId ?? ''}, true), set_config('rmm.user_id', '', true)`.execute(tx);
+    await setScope(tx, { orgId, userId: null });
     return walk(tx, orgId, batchSize);
   });
 }

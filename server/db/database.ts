@@ -136,7 +136,26 @@ export interface Scope {
 /** A transaction scoped to an org and/or a user. Both settings are transaction-local. */
 export async function withScope<T>(db: Db, scope: Scope, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (tx) => {
-    await sql`SELECT set_config('rmm.org_id', ${scope.orgId ?? ''}, true), set_config('rmm.user_id', ${scope.userId ?? ''}, true)`.execute(tx);
+    await setScope(tx, { orgId: scope.orgId ?? null, userId: scope.userId ?? null });
     return fn(tx);
   });
 }
+
+/**
+ * Moves a running transaction to another scope (e.g. to record an entry in a new org's chain in
+ * the transaction that made the org). A key left out keeps its current value; null clears it.
+ */
+export async function setScope(tx: Tx, scope: Scope): Promise<void> {
+  const settings = [];
+  if (scope.orgId !== undefined) settings.push(sql`set_config('rmm.org_id', ${scope.orgId ?? ''}, true)`);
+  if (scope.userId !== undefined) settings.push(sql`set_config('rmm.user_id', ${scope.userId ?? ''}, true)`);
+  if (settings.length > 0) await sql`SELECT ${sql.join(settings)}`.execute(tx);
+}
+
+/** PostgreSQL's SQLSTATE of a failed query (both drivers expose it as `code`), to map constraint violations to API errors. */
+export function pgErrorCode(err: unknown): string | undefined {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+export const PG_UNIQUE_VIOLATION = '23505';
+export const PG_FOREIGN_KEY_VIOLATION = '23503';

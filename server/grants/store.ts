@@ -1,6 +1,6 @@
 import type { Grant } from '../../protocol/access';
 import type { GrantRole } from '../../protocol/permissions';
-import type { Tx } from '../db/database';
+import { pgErrorCode, PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION, type Tx } from '../db/database';
 import type { GrantRow } from '../db/schema';
 import { ConflictError, NotFoundError } from '../errors';
 
@@ -18,10 +18,6 @@ export async function findGrant(tx: Tx, grantId: string): Promise<Grant | undefi
   return row && toGrant(row);
 }
 
-function pgCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null ? ((err as { code?: unknown }).code as string | undefined) : undefined;
-}
-
 export async function createGrant(tx: Tx, grant: { orgId: string; userId: string; role: GrantRole; unitId: string | null; createdBy: string | null }): Promise<Grant> {
   try {
     const row = await tx.insertInto('grants').values({
@@ -33,9 +29,9 @@ export async function createGrant(tx: Tx, grant: { orgId: string; userId: string
     }).returningAll().executeTakeFirstOrThrow();
     return toGrant(row);
   } catch (err) {
-    if (pgCode(err) === '23505') throw ConflictError('The user already holds this role on this unit');
+    if (pgErrorCode(err) === PG_UNIQUE_VIOLATION) throw ConflictError('The user already holds this role on this unit');
     // The user is another org's member (trigger) or does not exist (foreign key).
-    if (pgCode(err) === '23503') throw NotFoundError('No such user in this organisation');
+    if (pgErrorCode(err) === PG_FOREIGN_KEY_VIOLATION) throw NotFoundError('No such user in this organisation');
     throw err;
   }
 }

@@ -1,6 +1,6 @@
 import type { OrgIdentity } from '../../protocol/identity';
 import type { GrantRole } from '../../protocol/permissions';
-import type { Db, Tx } from '../db/database';
+import { pgErrorCode, PG_UNIQUE_VIOLATION, type Db, type Tx } from '../db/database';
 import { ConflictError } from '../errors';
 
 /* Which org an Azure tenant signs in to, and which user an Azure identity (tid, oid) is. */
@@ -39,7 +39,7 @@ export async function updateOrgIdentity(tx: Tx, orgId: string, identity: OrgIden
       session_absolute_minutes: identity.sessionAbsoluteMinutes,
     }).where('id', '=', orgId).execute();
   } catch (err) {
-    if ((err as { code?: unknown }).code === '23505') throw ConflictError('That Azure tenant is already registered to another organisation');
+    if (pgErrorCode(err) === PG_UNIQUE_VIOLATION) throw ConflictError('That Azure tenant is already registered to another organisation');
     throw err;
   }
 }
@@ -69,7 +69,7 @@ export async function linkIdentity(tx: Tx, userId: string, tenantId: string, obj
   try {
     await tx.updateTable('users').set({ azure_tenant_id: tenantId, azure_object_id: objectId }).where('id', '=', userId).execute();
   } catch (err) {
-    if ((err as { code?: unknown }).code === '23505') throw ConflictError('This Azure AD account already belongs to a user of another organisation');
+    if (pgErrorCode(err) === PG_UNIQUE_VIOLATION) throw ConflictError('This Azure AD account already belongs to a user of another organisation');
     throw err;
   }
 }

@@ -1,8 +1,7 @@
-import { sql } from 'kysely';
 import { Org, OrgList, OrgParams } from '../../protocol/api';
 import { CreateOrgBody, Me, OrgAccess, OrgSettings } from '../../protocol/access';
 import { describeAccess, orgsForPrincipal } from '../access/org-access';
-import { withOrg, withScope } from '../db/database';
+import { setScope, withOrg, withScope } from '../db/database';
 import { NotFoundError } from '../errors';
 import { apiRoute } from '../http/route';
 import { findUser } from '../users/store';
@@ -42,7 +41,7 @@ export const orgRoutes = [
       // One transaction: the org, then (scoped to it) the first entry of its own audit chain.
       return withScope(server.db, {}, async (tx) => {
         const org = await createOrg(tx, input.body.name);
-        await sql`SELECT set_config('rmm.org_id', ${org.id}, true)`.execute(tx);
+        await setScope(tx, { orgId: org.id });
         await audit(tx, { orgId: org.id, action: 'org.created', target: { type: 'org', id: org.id }, details: { name: org.name } });
         return org;
       });

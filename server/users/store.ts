@@ -1,5 +1,5 @@
 import type { User } from '../../protocol/access';
-import type { Tx } from '../db/database';
+import { pgErrorCode, PG_UNIQUE_VIOLATION, type Tx } from '../db/database';
 import type { UserRow } from '../db/schema';
 import { ConflictError } from '../errors';
 
@@ -23,10 +23,6 @@ export interface NewUser {
   platformAdmin?: boolean;
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
-}
-
 export async function createUser(tx: Tx, user: NewUser): Promise<User> {
   try {
     const row = await tx.insertInto('users').values({
@@ -37,7 +33,7 @@ export async function createUser(tx: Tx, user: NewUser): Promise<User> {
     }).returningAll().executeTakeFirstOrThrow();
     return toUser(row);
   } catch (err) {
-    if (isUniqueViolation(err)) throw ConflictError(`A user with the email ${user.email} already exists`);
+    if (pgErrorCode(err) === PG_UNIQUE_VIOLATION) throw ConflictError(`A user with the email ${user.email} already exists`);
     throw err;
   }
 }

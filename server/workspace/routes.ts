@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { OrgParams } from '../../protocol/api';
 import {
   CreateWorkspaceItemBody,
@@ -14,7 +13,7 @@ import {
 import type { Permission } from '../../protocol/permissions';
 import type { OrgContext } from '../access/org-access';
 import type { Principal } from '../auth/principal';
-import { withScope } from '../db/database';
+import { setScope, withScope } from '../db/database';
 import { ConflictError, NotFoundError } from '../errors';
 import { apiRoute } from '../http/route';
 import { addShare, createItem, deleteOwnItem, findOwnItem, listOwnItems, listSharedInOrg, removeShare, updateOwnItem, type Owner } from './store';
@@ -96,7 +95,7 @@ export const workspaceRoutes = [
         if (!item) throw noSuchItem();
         // Each ended share is recorded in its own org's chain, in this transaction.
         for (const share of item.shares) {
-          await sql`SELECT set_config('rmm.org_id', ${share.orgId}, true)`.execute(tx);
+          await setScope(tx, { orgId: share.orgId });
           await audit(tx, { orgId: share.orgId, action: 'workspace.item_unshared', target: itemTarget(item.id), details: { unitId: share.unitId, kind: item.kind } });
         }
         return item;

@@ -1,6 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { GrantRole } from '../../protocol/permissions';
 import { provisionAgent } from '../../server/agents/provision';
@@ -9,7 +8,7 @@ import { appendAudit } from '../../server/audit/log';
 import { issueApiToken } from '../../server/auth/api-token';
 import type { Clock } from '../../server/clock';
 import { systemClock } from '../../server/clock';
-import { withOrg, withScope, type Db, type Tx } from '../../server/db/database';
+import { setScope, withOrg, withScope, type Db, type Tx } from '../../server/db/database';
 import { createGrant } from '../../server/grants/store';
 import { createOrg, listOrgs } from '../../server/orgs/store';
 import { createUnit, listUnits } from '../../server/units/store';
@@ -83,7 +82,7 @@ export async function seedDemo(db: Db, dataDir: string, clock: Clock = systemClo
     if (!org) {
       org = await withScope(db, {}, async (tx) => {
         const created = await createOrg(tx, ORG_NAME);
-        await sql`SELECT set_config('rmm.org_id', ${created.id}, true)`.execute(tx);
+        await setScope(tx, { orgId: created.id });
         await appendAudit(tx, { orgId: created.id, actor: seeder, action: 'org.created', target: { type: 'org', id: created.id }, details: { name: ORG_NAME }, time: clock.now() });
         return created;
       });
