@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from '../../server/server';
 import { startBrowserHost, type BrowserHost } from '../../tools/browser-host/index';
 import { seedDemo, type DemoAgent } from '../../tools/demo/seed';
 import { chromiumSkipReason, launchChromium, watchPageProblems } from '../../tools/testing/chromium';
+import { resultsDirFor, saveArtifacts } from './console-harness';
 
 /*
  * Agent presence across real processes: the server in-process on PGlite, the agent as its own
@@ -23,7 +24,7 @@ import { chromiumSkipReason, launchChromium, watchPageProblems } from '../../too
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const rendererDir = path.join(root, 'dist/renderer');
-const resultsDir = path.join(path.resolve(process.env.RMM_TEST_RESULTS_DIR ?? path.join(root, 'test-results')), 'e2e', 'agent-presence');
+const resultsDir = resultsDirFor('agent-presence');
 const hostname = os.hostname();
 /** How long the page may take to reflect a presence change. */
 const PRESENCE_TIMEOUT_MS = 10_000;
@@ -70,11 +71,6 @@ function printTimings(timings: Array<[string, number | undefined]>): void {
   console.log(['agent presence timings', rule, `| ${'step'.padEnd(width)} | ${'time'.padStart(9)} |`, rule, ...lines, rule].join('\n'));
 }
 
-async function saveArtifacts(page: Page, name: string): Promise<void> {
-  mkdirSync(resultsDir, { recursive: true });
-  await page.screenshot({ path: path.join(resultsDir, `${name}.png`), fullPage: true });
-  writeFileSync(path.join(resultsDir, `${name}.html`), await page.content());
-}
 
 describe('agent presence: real server, agent process, console and Chromium', () => {
   const timings = {
@@ -153,7 +149,7 @@ describe('agent presence: real server, agent process, console and Chromium', () 
   afterEach(async ({ task }) => {
     if (task.result?.state !== 'fail' || !page) return;
     const name = `failure-${task.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`;
-    await saveArtifacts(page, name).catch((err: unknown) => console.error(`could not save ${name}: ${String(err)}`));
+    await saveArtifacts(page, resultsDir, name).catch((err: unknown) => console.error(`could not save ${name}: ${String(err)}`));
   });
 
   afterAll(async () => {
@@ -233,7 +229,7 @@ describe('agent presence: real server, agent process, console and Chromium', () 
     expect(await thePage().getByTestId('detail-hostname').textContent()).toBe(hostname);
     expect(await timeOrigin()).toBe(loadedAt);
     expect(problems).toEqual([]);
-    await saveArtifacts(thePage(), 'success');
+    await saveArtifacts(thePage(), resultsDir, 'success');
   });
 
   it('refuses the one-time link a second time, and any other token, in a fresh browser context', async () => {
