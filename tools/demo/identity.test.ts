@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTestServer, type TestServer } from '../../server/test-support';
 import { databaseKinds } from '../testing/postgres';
-import { BrowserDriver, httpsRequest, pkcePair } from '../idp/browser-driver';
+import { accessTokenByCodeFlow } from '../idp/browser-driver';
 import { startDevIdp, type DevIdp } from '../idp/dev-idp';
 import { DEMO_CLIENT_ID, DEMO_CLINIC_TENANT_ID, DEMO_MSP_TENANT_ID, DEMO_STAFF_ADMIN, DEMO_TENANTS } from '../idp/tenants';
 import { demoAuthConfig, demoIdpDataDir, wireDemoIdentity } from './identity';
@@ -25,23 +25,8 @@ describe.each(databaseKinds())('npm start sign-in wiring on %s', (kind) => {
   let staffUserId: string;
   let idpDir: string;
 
-  async function accessToken(tenantId: string, oid: string): Promise<string> {
-    const issuer = idp.issuer(tenantId);
-    const { verifier, challenge } = pkcePair();
-    const url = new URL(`${issuer}/auth`);
-    const params = { client_id: DEMO_CLIENT_ID, response_type: 'code', redirect_uri: REDIRECT, scope: `openid profile offline_access api://${DEMO_CLIENT_ID}/access_as_user`, code_challenge: challenge, code_challenge_method: 'S256' };
-    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-    const result = await new BrowserDriver(idp.caCert).signIn(url.href, oid);
-    if (!('redirect' in result)) throw new Error(`sign-in refused: ${result.refused.status}`);
-    const res = await httpsRequest(`${issuer}/token`, {
-      ca: idp.caCert,
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: DEMO_CLIENT_ID, grant_type: 'authorization_code', code: result.redirect.searchParams.get('code') ?? '', redirect_uri: REDIRECT, code_verifier: verifier }).toString(),
-    });
-    expect(res.status, res.body).toBe(200);
-    return String((JSON.parse(res.body) as { access_token: unknown }).access_token);
-  }
+  const accessToken = (tenantId: string, oid: string): Promise<string> =>
+    accessTokenByCodeFlow(idp, { tenantId, oid, clientId: DEMO_CLIENT_ID, redirectUri: REDIRECT, scope: `openid profile offline_access api://${DEMO_CLIENT_ID}/access_as_user` });
   const signIn = async (accessToken: string) => {
     const res = await t.request('/api/auth/session', { method: 'POST', token: null, body: { accessToken } });
     expect(res.status, res.text).toBe(200);

@@ -6,27 +6,14 @@ import path from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../demo/seed';
-import { BrowserDriver, httpsRequest, pkcePair } from './browser-driver';
+import { accessTokenByCodeFlow } from './browser-driver';
 import { startDevIdp, type DevIdp } from './dev-idp';
 import { DEMO_CLIENT_ID, DEMO_CLINIC_TENANT_ID, DEMO_TENANTS } from './tenants';
 
 const REDIRECT = 'http://localhost:41000/cb';
 
-async function accessTokenFor(idp: DevIdp, oid: string): Promise<string> {
-  const issuer = idp.issuer(DEMO_CLINIC_TENANT_ID);
-  const { verifier, challenge } = pkcePair();
-  const url = new URL(`${issuer}/auth`);
-  const params = { client_id: DEMO_CLIENT_ID, response_type: 'code', redirect_uri: REDIRECT, scope: `openid api://${DEMO_CLIENT_ID}/access_as_user`, code_challenge: challenge, code_challenge_method: 'S256' };
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-  const result = await new BrowserDriver(idp.caCert).signIn(url.href, oid);
-  if (!('redirect' in result)) throw new Error('sign-in refused');
-  const res = await httpsRequest(`${issuer}/token`, {
-    ca: idp.caCert,
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_id: DEMO_CLIENT_ID, grant_type: 'authorization_code', code: result.redirect.searchParams.get('code') ?? '', redirect_uri: REDIRECT, code_verifier: verifier }).toString(),
-  });
-  return String((JSON.parse(res.body) as { access_token: unknown }).access_token);
+function accessTokenFor(idp: DevIdp, oid: string): Promise<string> {
+  return accessTokenByCodeFlow(idp, { tenantId: DEMO_CLINIC_TENANT_ID, oid, clientId: DEMO_CLIENT_ID, redirectUri: REDIRECT, scope: `openid api://${DEMO_CLIENT_ID}/access_as_user` });
 }
 
 /** A Node child process, asynchronously: the provider under test runs in this process. */

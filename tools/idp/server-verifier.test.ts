@@ -3,7 +3,7 @@ import { systemClock } from '../../server/clock';
 import { createAccessTokenVerifier } from '../../server/identity/access-token';
 import { createFetchJson } from '../../server/identity/fetch-json';
 import { createTenantKeys } from '../../server/identity/tenant-keys';
-import { BrowserDriver, httpsRequest, pkcePair } from './browser-driver';
+import { accessTokenByCodeFlow } from './browser-driver';
 import { startDevIdp, type DevIdp } from './dev-idp';
 import { DEMO_CLIENT_ID, DEMO_CLINIC_TENANT_ID, DEMO_MSP_TENANT_ID, DEMO_STAFF_ADMIN, DEMO_TENANTS } from './tenants';
 
@@ -23,21 +23,8 @@ afterAll(async () => {
   await idp.close();
 });
 
-async function accessToken(tenantId: string, oid: string): Promise<string> {
-  const issuer = idp.issuer(tenantId);
-  const { verifier, challenge } = pkcePair();
-  const url = new URL(`${issuer}/auth`);
-  const params = { client_id: DEMO_CLIENT_ID, response_type: 'code', redirect_uri: REDIRECT, scope: `openid profile offline_access api://${DEMO_CLIENT_ID}/access_as_user`, code_challenge: challenge, code_challenge_method: 'S256' };
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-  const result = await new BrowserDriver(idp.caCert).signIn(url.href, oid);
-  if (!('redirect' in result)) throw new Error('sign-in refused');
-  const res = await httpsRequest(`${issuer}/token`, {
-    ca: idp.caCert,
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_id: DEMO_CLIENT_ID, grant_type: 'authorization_code', code: result.redirect.searchParams.get('code') ?? '', redirect_uri: REDIRECT, code_verifier: verifier }).toString(),
-  });
-  return String((JSON.parse(res.body) as { access_token: unknown }).access_token);
+function accessToken(tenantId: string, oid: string): Promise<string> {
+  return accessTokenByCodeFlow(idp, { tenantId, oid, clientId: DEMO_CLIENT_ID, redirectUri: REDIRECT, scope: `openid profile offline_access api://${DEMO_CLIENT_ID}/access_as_user` });
 }
 
 function verifierFor(audience: string) {
