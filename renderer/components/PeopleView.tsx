@@ -7,6 +7,7 @@ import { canAnywhere, canAt, unitsWhere } from '../permissions';
 import { useAccessStore } from '../stores/access-store';
 import { useOrgStore } from '../stores/org-store';
 import { usePeopleStore } from '../stores/people-store';
+import { ActionMessageLine, useAction } from './use-action';
 import { unitPath, unitsInTreeOrder } from '../unit-tree';
 
 const ROLE_LABELS: Record<GrantRole, string> = {
@@ -125,22 +126,14 @@ function AddMemberForm() {
   const addUser = usePeopleStore((s) => s.addUser);
   const [displayName, setDisplayName] = useState('');
   const [email, setEmail] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
+  const { busy, message, run } = useAction();
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
-    setBusy(true);
-    setMessage(null);
-    try {
-      const user = await addUser(displayName.trim(), email.trim());
-      setMessage({ error: false, text: `${user.displayName} was added.` });
+    await run(() => addUser(displayName.trim(), email.trim()), (user) => {
       setDisplayName('');
       setEmail('');
-    } catch (err) {
-      setMessage({ error: true, text: errorMessage(err) });
-    } finally {
-      setBusy(false);
-    }
+      return `${user.displayName} was added.`;
+    });
   };
   return (
     <form className="card" aria-labelledby="add-member-heading" onSubmit={(e) => void submit(e)}>
@@ -156,7 +149,7 @@ function AddMemberForm() {
       <button type="submit" className="button" data-testid="user-add" data-mutates="true" disabled={busy || !displayName.trim() || !email.trim()}>
         Add member
       </button>
-      {message && <p className={message.error ? 'error-text' : 'muted'} role={message.error ? 'alert' : 'status'}>{message.text}</p>}
+      <ActionMessageLine message={message} />
     </form>
   );
 }
@@ -166,22 +159,14 @@ function GrantForm({ users, scopes }: { users: User[]; scopes: Array<{ value: st
   const [userId, setUserId] = useState('');
   const [role, setRole] = useState<GrantRole>('tech');
   const [scope, setScope] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
+  const { busy, message, run } = useAction();
   const chosenScope = scope ?? scopes[0]?.value ?? '';
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
-    setBusy(true);
-    setMessage(null);
-    try {
-      await grant(userId, role, chosenScope === '' ? null : chosenScope);
+    await run(() => grant(userId, role, chosenScope === '' ? null : chosenScope), () => {
       const who = users.find((u) => u.id === userId)?.displayName ?? 'The user';
-      setMessage({ error: false, text: `${who} is now ${ROLE_LABELS[role]} on ${scopes.find((s) => s.value === chosenScope)?.label ?? 'the unit'}.` });
-    } catch (err) {
-      setMessage({ error: true, text: errorMessage(err) });
-    } finally {
-      setBusy(false);
-    }
+      return `${who} is now ${ROLE_LABELS[role]} on ${scopes.find((s) => s.value === chosenScope)?.label ?? 'the unit'}.`;
+    });
   };
   return (
     <form className="card" aria-labelledby="grant-heading" onSubmit={(e) => void submit(e)}>
@@ -221,7 +206,7 @@ function GrantForm({ users, scopes }: { users: User[]; scopes: Array<{ value: st
       <button type="submit" className="button" data-testid="grant-create" data-mutates="true" disabled={busy || !userId || scopes.length === 0}>
         Grant
       </button>
-      {message && <p className={message.error ? 'error-text' : 'muted'} role={message.error ? 'alert' : 'status'} data-testid="grant-message">{message.text}</p>}
+      <ActionMessageLine message={message} testId="grant-message" />
     </form>
   );
 }

@@ -5,6 +5,7 @@ import { unitsWhere } from '../permissions';
 import { useAccessStore } from '../stores/access-store';
 import { useOrgStore } from '../stores/org-store';
 import { useWorkspaceStore } from '../stores/workspace-store';
+import { ActionMessageLine, useAction } from './use-action';
 import { unitPath, unitsInTreeOrder } from '../unit-tree';
 
 export interface Draft {
@@ -25,27 +26,13 @@ export function WorkspaceEditor(props: { item: WorkspaceItem | null; draft: Draf
   const update = useWorkspaceStore((s) => s.update);
   const remove = useWorkspaceStore((s) => s.remove);
   const [draft, setDraft] = useState<Draft>(props.draft);
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
-
-  const run = async (work: () => Promise<unknown>, done: string): Promise<void> => {
-    setBusy(true);
-    setMessage(null);
-    try {
-      await work();
-      setMessage({ error: false, text: done });
-    } catch (err) {
-      setMessage({ error: true, text: errorMessage(err) });
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, message, run } = useAction();
 
   const save = (event: FormEvent): void => {
     event.preventDefault();
     if (!canWrite) return;
     if (item) {
-      void run(() => update(item.id, { title: draft.title.trim(), body: draft.body }), 'Saved.');
+      void run(() => update(item.id, { title: draft.title.trim(), body: draft.body }), () => 'Saved.');
       return;
     }
     const request =
@@ -55,7 +42,7 @@ export function WorkspaceEditor(props: { item: WorkspaceItem | null; draft: Draf
     void run(async () => {
       await create(request);
       props.onDone();
-    }, 'Created.');
+    }, () => 'Created.');
   };
 
   return (
@@ -92,7 +79,7 @@ export function WorkspaceEditor(props: { item: WorkspaceItem | null; draft: Draf
               {item ? 'Save' : `Create ${draft.kind}`}
             </button>
             {item && (
-              <button type="button" className="button danger" data-testid="workspace-delete" data-mutates="true" aria-label={`Delete ${item.title}`} disabled={busy} onClick={() => void run(() => remove(item.id), 'Deleted.')}>
+              <button type="button" className="button danger" data-testid="workspace-delete" data-mutates="true" aria-label={`Delete ${item.title}`} disabled={busy} onClick={() => void run(() => remove(item.id), () => 'Deleted.')}>
                 Delete
               </button>
             )}
@@ -104,7 +91,7 @@ export function WorkspaceEditor(props: { item: WorkspaceItem | null; draft: Draf
           </div>
         )}
       </form>
-      {message && <p className={message.error ? 'error-text' : 'muted'} role={message.error ? 'alert' : 'status'} data-testid="workspace-message">{message.text}</p>}
+      <ActionMessageLine message={message} testId="workspace-message" />
       {item && <ItemShares item={item} />}
     </div>
   );
