@@ -11,7 +11,7 @@ import {
   type SenderPolicy,
 } from './ipc-register';
 import * as fixtures from './test-support/console-fixtures';
-import { completeHandlers } from './test-support/handler-map';
+import { fixtureAgentHandlers } from './test-support/handler-map';
 
 const INDEX = 'file:///opt/rmm-console/resources/app/dist/renderer/index.html';
 const app: AppLocation = { kind: 'file', indexUrl: INDEX };
@@ -35,17 +35,7 @@ function fakeIpcMain() {
   return { ipcMain, listeners, invoke };
 }
 
-function fakeHandlers(): IpcHandlerMap {
-  return completeHandlers({
-    'app.info': async () => ({ name: 'RMM Console', version: '0.1.0', serverOrigin: 'https://rmm.test', host: 'electron' }),
-    'orgs.list': async () => ({ orgs: fixtures.orgs }),
-    'units.list': async () => ({ units: fixtures.units }),
-    'agents.list': async () => ({ agents: fixtures.agents }),
-    'agents.get': async () => fixtures.agentADetail,
-    'console.subscribe': async ({ orgId }) => ({ orgId }),
-    'connection.get': async () => ({ state: 'online', detail: 'connected' }),
-  });
-}
+const fakeHandlers = (): IpcHandlerMap => fixtureAgentHandlers('electron');
 
 const topFrame = (url: string, senderId = OUR_WINDOW): InvokeEventLike => ({
   sender: { id: senderId },

@@ -8,18 +8,10 @@ import type { IpcHandlerMap } from '../../protocol/ipc-contract';
 import { CONTENT_SECURITY_POLICY } from '../../main/content-security-policy';
 import { createEventHub } from '../../main/handlers';
 import * as fixtures from '../../main/test-support/console-fixtures';
-import { completeHandlers } from '../../main/test-support/handler-map';
+import { fixtureAgentHandlers } from '../../main/test-support/handler-map';
 import { injectBridge, resolveStatic, startBrowserHost, type BrowserHost } from './index';
 
-const handlers: IpcHandlerMap = completeHandlers({
-  'app.info': async () => ({ name: 'RMM Console', version: '0.1.0', serverOrigin: 'https://rmm.test', host: 'browser-host' }),
-  'orgs.list': async () => ({ orgs: fixtures.orgs }),
-  'units.list': async () => ({ units: fixtures.units }),
-  'agents.list': async () => ({ agents: fixtures.agents }),
-  'agents.get': async () => fixtures.agentADetail,
-  'console.subscribe': async ({ orgId }) => ({ orgId }),
-  'connection.get': async () => ({ state: 'online', detail: 'connected' }),
-});
+const handlers: IpcHandlerMap = fixtureAgentHandlers('browser-host');
 
 let dir: string;
 let host: BrowserHost;
