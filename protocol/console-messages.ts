@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentSummary, AgentDetail } from './api';
+import { Alert } from './alerts';
 import { ErrorCode } from './errors';
 import { SessionEndKind } from './identity';
 
@@ -43,6 +44,12 @@ export const SessionEndedEvent = z.object({
   by: z.object({ userId: z.uuid(), name: z.string() }).nullable(),
 });
 
+/** An alert for this user's eyes (they hold `alerts.read` in the alert's org, or are an MSP admin). */
+export const AlertRaisedEvent = z.object({
+  type: z.literal('alert'),
+  alert: Alert,
+});
+
 export const ConsoleServerError = z.object({
   type: z.literal('error'),
   code: ErrorCode,
@@ -55,6 +62,7 @@ export const ServerToConsole = z.discriminatedUnion('type', [
   AgentStatusEvent,
   AgentInventoryEvent,
   SessionEndedEvent,
+  AlertRaisedEvent,
   ConsoleServerError,
 ]);
 export type ServerToConsole = z.infer<typeof ServerToConsole>;

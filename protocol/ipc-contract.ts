@@ -22,8 +22,11 @@ import {
   WorkspaceItemList,
   WorkspaceItemParams,
 } from './access';
+import { Alert, AlertList, AlertParams } from './alerts';
 import { AgentDetail, AgentList, AgentParams, AgentSummary, OrgList, OrgParams, Unit, UnitList } from './api';
 import { ErrorCode } from './errors';
+import { OrgIdentity, RevokedSession, RevokeSessionBody, SessionEndKind, SessionList, SessionParams, SessionTimes, StaffSessionParams } from './identity';
+import { BackupCode, BackupCodes, EnrolmentStarted, MfaResetResult, MfaStatus, StepUpAction, TotpCode, UserParams } from './mfa';
 
 /*
  * The one IPC contract between the console's renderer and its main side. Electron's ipcMain,
@@ -98,6 +101,69 @@ export const AuditExportProgress = z.object({
 });
 export type AuditExportProgress = z.infer<typeof AuditExportProgress>;
 
+/** The Azure AD account the console is signed in with. */
+export const SignedInAccount = z.object({
+  tenantId: z.string(),
+  objectId: z.string(),
+  username: z.string(),
+  name: z.string().nullable(),
+});
+export type SignedInAccount = z.infer<typeof SignedInAccount>;
+
+/** Why the console has no session any more: shown on the lock screen and in the notice window. */
+export const SessionEnded = z.object({
+  /** `idle` also when the console locked itself after the org's idle timeout. */
+  kind: SessionEndKind,
+  /** The revoker's reason, or the timeout that ran out, in words. */
+  reason: z.string(),
+  /** Who ended it; null for a timeout or the user's own sign-out. */
+  by: z.object({ userId: z.uuid(), name: z.string() }).nullable(),
+  at: z.iso.datetime(),
+});
+export type SessionEnded = z.infer<typeof SessionEnded>;
+
+/**
+ * The console's sign-in state, owned by main. `api-token` mode (automation and tests: a token
+ * file instead of Azure AD) is always `signed-in` and never locks.
+ */
+export const AuthState = z.object({
+  mode: z.enum(['sign-in', 'api-token']),
+  /**
+   * signed-out: never signed in (or signed out); signing-in: the browser page is open;
+   * signed-in: a server session is the credential; locked: the session ended (idle, revoked,
+   * expired) and the console shows the sign-in screen with `ended`.
+   */
+  state: z.enum(['signed-out', 'signing-in', 'signed-in', 'locked']),
+  /** The account MSAL holds (also while locked: "sign in again as …"). */
+  account: SignedInAccount.nullable(),
+  session: z
+    .object({
+      sessionId: z.uuid(),
+      userId: z.uuid(),
+      /** null: an MSP staff session. */
+      orgId: z.uuid().nullable(),
+      /** The org's idle timeout: the console locks itself after this long without input. */
+      idleMinutes: z.number().int().positive(),
+      times: SessionTimes,
+    })
+    .nullable(),
+  ended: SessionEnded.nullable(),
+  /** While signing in: the identity provider's page (the browser host shows it as a link too). */
+  signInUrl: z.string().nullable(),
+  /** The last sign-in attempt's failure, e.g. tenant_not_registered; null after a success. */
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+export type AuthState = z.infer<typeof AuthState>;
+
+/** A proof is kept in main (it is a bearer credential); the renderer learns only that it exists. */
+export const StepUpGranted = z.object({ action: StepUpAction, expiresAt: z.iso.datetime() });
+export type StepUpGranted = z.infer<typeof StepUpGranted>;
+
+export const StepUpRequest = z
+  .object({ action: StepUpAction, code: TotpCode.optional(), backupCode: BackupCode.optional() })
+  .strict()
+  .refine((b) => (b.code === undefined) !== (b.backupCode === undefined), { message: 'give either code or backupCode', path: ['code'] });
+
 const ShareRequest = UnitParams.extend({ itemId: z.uuid() }).strict();
 
 /** Invoke-style calls: the renderer sends `request`, main answers `IpcResult<response>`. */
@@ -149,6 +215,50 @@ export const ipcContract = {
   /** Streams the org's audit log to a file in main; progress arrives as `audit.exportProgress`. */
   'audit.export': { request: OrgParams.extend(AuditExportQuery.shape).strict(), response: AuditExportStarted },
   'audit.cancelExport': { request: z.object({ exportId: z.uuid() }).strict(), response: z.object({ exportId: z.uuid(), cancelled: z.boolean() }) },
+
+  /** Sign-in state right now (the renderer also gets every change as `auth.state`). */
+  'auth.state': { request: NoRequest, response: AuthState },
+  /**
+   * Interactive sign-in: opens the identity provider's page (Electron: the system browser;
+   * browser host: `auth.state.signInUrl`, which the page opens in a new tab) and resolves once
+   * the server session is open. Also unlocks a locked console, as the same or another user.
+   */
+  'auth.signIn': { request: NoRequest, response: AuthState },
+  /** Ends the server session and forgets the account. */
+  'auth.signOut': { request: NoRequest, response: AuthState },
+  /** The user did something (key, click, scroll): postpones the idle lock; sent at most every 10 s. */
+  'auth.activity': { request: NoRequest, response: z.object({ idleExpiresAt: z.iso.datetime().nullable() }) },
+
+  /** The caller's own open sessions. */
+  'sessions.mine': { request: NoRequest, response: SessionList },
+  /** Open sessions of an org (sessions.read). */
+  'sessions.list': { request: OrgParams.strict(), response: SessionList },
+  /** Ends a session of the org; another user's needs step-up `sessions.revoke_other`. */
+  'sessions.revoke': { request: SessionParams.extend(RevokeSessionBody.shape).strict(), response: RevokedSession },
+  /** MSP staff sessions (MSP admins). */
+  'sessions.staffList': { request: NoRequest, response: SessionList },
+  'sessions.staffRevoke': { request: StaffSessionParams.extend(RevokeSessionBody.shape).strict(), response: RevokedSession },
+
+  'mfa.status': { request: NoRequest, response: MfaStatus },
+  /** Starts TOTP enrolment: the secret and QR code, shown once (re-enrolling needs step-up `mfa.reenrol`). */
+  'mfa.enrol': { request: NoRequest, response: EnrolmentStarted },
+  /** Confirms enrolment with a first code; answers the ten backup codes, shown once. */
+  'mfa.confirm': { request: z.object({ code: TotpCode }).strict(), response: BackupCodes },
+  /** Proves a second factor for one action; main keeps the proof for that action's next call. */
+  'mfa.stepUp': { request: StepUpRequest, response: StepUpGranted },
+  /** New backup codes (the old set stops working); step-up `mfa.backup_codes`. */
+  'mfa.regenerateBackupCodes': { request: NoRequest, response: BackupCodes },
+  /** Resets a member's MFA; step-up `mfa.reset`. */
+  'mfa.reset': { request: UserParams.strict(), response: MfaResetResult },
+
+  /** The org's sign-in settings (Azure tenant, default role, session timeouts). */
+  'identity.get': { request: OrgParams.strict(), response: OrgIdentity },
+  /** Changes them; step-up `org.security_settings`. */
+  'identity.update': { request: OrgParams.extend(OrgIdentity.shape).strict(), response: OrgIdentity },
+
+  /** The org's alerts, newest first (alerts.read). */
+  'alerts.list': { request: OrgParams.extend({ open: z.boolean().optional() }).strict(), response: AlertList },
+  'alerts.acknowledge': { request: AlertParams.strict(), response: Alert },
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
 /** Events pushed from main to the renderer. */
@@ -157,6 +267,9 @@ export const ipcEvents = {
   'agent.inventory': z.object({ agent: AgentDetail }),
   'connection.state': ConnectionState,
   'audit.exportProgress': AuditExportProgress,
+  'auth.state': AuthState,
+  /** A new alert for this user's eyes (backup code used, MFA lock-out, …). */
+  'alert.raised': Alert,
 } as const satisfies Record<string, z.ZodType>;
 
 export type IpcChannel = keyof typeof ipcContract;
