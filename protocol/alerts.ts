@@ -37,3 +37,5 @@ export const AlertQuery = z.object({
   open: z.enum(['true', 'false']).optional(),
 });
 export const AlertParams = z.object({ orgId: z.uuid(), alertId: z.uuid() });
+/** Alerts about MSP staff users (orgId null): listed and acknowledged by MSP admins. */
+export const StaffAlertParams = z.object({ alertId: z.uuid() });

@@ -22,7 +22,7 @@ import {
   WorkspaceItemList,
   WorkspaceItemParams,
 } from './access';
-import { Alert, AlertList, AlertParams } from './alerts';
+import { Alert, AlertList, AlertParams, StaffAlertParams } from './alerts';
 import { AgentDetail, AgentList, AgentParams, AgentSummary, OrgList, OrgParams, Unit, UnitList } from './api';
 import { ErrorCode } from './errors';
 import { OrgIdentity, RevokedSession, RevokeSessionBody, SessionEndKind, SessionList, SessionParams, SessionTimes, StaffSessionParams } from './identity';
@@ -259,6 +259,9 @@ export const ipcContract = {
   /** The org's alerts, newest first (alerts.read). */
   'alerts.list': { request: OrgParams.extend({ open: z.boolean().optional() }).strict(), response: AlertList },
   'alerts.acknowledge': { request: AlertParams.strict(), response: Alert },
+  /** Alerts about MSP staff users (MSP admins). */
+  'alerts.staffList': { request: z.object({ open: z.boolean().optional() }).strict(), response: AlertList },
+  'alerts.staffAcknowledge': { request: StaffAlertParams.strict(), response: Alert },
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
 /** Events pushed from main to the renderer. */
