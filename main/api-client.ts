@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { ErrorBody } from '../protocol/errors';
+import { STEP_UP_HEADER } from '../protocol/mfa';
 import { ConsoleError } from './console-error';
 import type { CredentialSource } from './credentials';
 import { connectionError, type TrustResolver } from './server-trust';
@@ -20,12 +21,18 @@ export interface ApiDownload {
   body: Readable;
 }
 
+/** Per-call extras. */
+export interface ApiCallOptions {
+  /** A step-up proof for this one request (sent as X-Step-Up; see step-up-store.ts). */
+  stepUp?: string;
+}
+
 export interface ApiClient {
-  get<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>>;
+  get<S extends z.ZodType>(path: string, schema: S, options?: ApiCallOptions): Promise<z.output<S>>;
   /** A change: sends `body` as JSON (when given) and parses the answer with `schema`. */
-  send<S extends z.ZodType>(method: ApiMethod, path: string, body: unknown, schema: S): Promise<z.output<S>>;
+  send<S extends z.ZodType>(method: ApiMethod, path: string, body: unknown, schema: S, options?: ApiCallOptions): Promise<z.output<S>>;
   /** GET whose 2xx body is streamed to the caller; `signal` aborts the transfer. */
-  download(path: string, options: { signal: AbortSignal; accept: string }): Promise<ApiDownload>;
+  download(path: string, options: { signal: AbortSignal; accept: string } & ApiCallOptions): Promise<ApiDownload>;
 }
 
 export interface ApiClientOptions {
@@ -85,10 +92,10 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     }
   }
 
-  async function json<S extends z.ZodType>(method: string, path: string, body: unknown, schema: S): Promise<z.output<S>> {
+  async function json<S extends z.ZodType>(method: string, path: string, body: unknown, schema: S, callOptions: ApiCallOptions = {}): Promise<z.output<S>> {
     const url = resolveUrl(path);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = withStepUp({ accept: 'application/json' }, callOptions);
     if (payload !== undefined) headers['content-type'] = 'application/json';
     const { req, res } = await open(url, method, headers, payload);
     let text: string;
@@ -108,11 +115,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   }
 
   return {
-    get: (path, schema) => json('GET', path, undefined, schema),
-    send: (method, path, body, schema) => json(method, path, body, schema),
-    async download(path, { signal, accept }) {
+    get: (path, schema, callOptions) => json('GET', path, undefined, schema, callOptions),
+    send: (method, path, body, schema, callOptions) => json(method, path, body, schema, callOptions),
+    async download(path, { signal, accept, stepUp }) {
       const url = resolveUrl(path);
-      const { req, res } = await open(url, 'GET', { accept }, undefined, signal);
+      const { req, res } = await open(url, 'GET', withStepUp({ accept }, { stepUp }), undefined, signal);
       const status = res.statusCode ?? 0;
       if (status < 200 || status > 299) {
         const text = await readBody(req, res, MAX_ERROR_BODY_BYTES).catch(() => '');
@@ -122,6 +129,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       return { headers: res.headers, body: res };
     },
   };
+}
+
+function withStepUp(headers: Record<string, string>, options: ApiCallOptions): Record<string, string> {
+  if (options.stepUp === undefined) return headers;
+  // A proof is opaque to the console; refuse anything that could split the header.
+  if (!/^[\x21-\x7e]{1,512}$/.test(options.stepUp)) throw new ConsoleError('bad_request', 'malformed step-up proof');
+  return { ...headers, [STEP_UP_HEADER.toLowerCase()]: options.stepUp };
 }
 
 function readBody(req: ReturnType<typeof https.request>, res: IncomingMessage, maxBytes: number): Promise<string> {

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { z } from 'zod';
 import type { AuditExportQuery } from '../protocol/access';
 import type { AuditExportFormat, AuditExportProgress, AuditExportStarted } from '../protocol/ipc-contract';
-import { apiPath, type ApiClient } from './api-client';
+import { apiPath, type ApiCallOptions, type ApiClient, type ApiDownload } from './api-client';
 import { ConsoleError, toIpcError } from './console-error';
 import type { EventSink } from './handlers';
 
@@ -24,7 +24,14 @@ export type AuditExportRequest = { orgId: string } & z.output<typeof AuditExport
 export type ExportDestination = (suggestedName: string) => Promise<string | null>;
 
 export interface AuditExporter {
-  start(request: AuditExportRequest): Promise<AuditExportStarted>;
+  /**
+   * Picks the file, opens the download and answers once the server has: a refusal the user can
+   * answer in place (step-up needed or refused, MFA not enrolled or locked) fails this call, so
+   * the console can ask for the second factor and try again; any other failure ends the export
+   * as `failed` progress. `stepUp` gives the held proof, asked only once a file was chosen (a
+   * dismissed dialog leaves it held).
+   */
+  start(request: AuditExportRequest, stepUp?: () => ApiCallOptions): Promise<AuditExportStarted>;
   cancel(exportId: string): boolean;
   /** Cancels everything still running and waits for the files to be cleaned up. */
   stop(): Promise<void>;
@@ -106,12 +113,26 @@ export class RecordCounter extends Transform {
   }
 }
 
+/** Refusals that answer `audit.export` itself rather than a failed export. */
+const ANSWERED_IN_PLACE = new Set<string>(['step_up_required', 'step_up_invalid', 'mfa_not_enrolled', 'mfa_locked']);
+
 export function createAuditExporter(options: AuditExporterOptions): AuditExporter {
   const running = new Map<string, { controller: AbortController; finished: Promise<void> }>();
   const interval = options.progressIntervalMs ?? 100;
   const now = options.now ?? (() => new Date());
 
-  async function run(exportId: string, request: AuditExportRequest, file: string, controller: AbortController): Promise<void> {
+  function open(request: AuditExportRequest, controller: AbortController, callOptions: ApiCallOptions): Promise<ApiDownload> {
+    const query = new URLSearchParams({ format: request.format });
+    if (request.from) query.set('from', request.from);
+    if (request.to) query.set('to', request.to);
+    return options.api.download(`${apiPath('orgs', request.orgId, 'audit', 'export')}?${query}`, {
+      ...callOptions,
+      signal: controller.signal,
+      accept: request.format === 'csv' ? 'text/csv' : 'application/x-ndjson',
+    });
+  }
+
+  async function run(exportId: string, request: AuditExportRequest, file: string, controller: AbortController, opening: Promise<ApiDownload>): Promise<void> {
     const base = { exportId, orgId: request.orgId, format: request.format, file };
     let written = 0;
     let total: number | null = null;
@@ -123,13 +144,7 @@ export function createAuditExporter(options: AuditExporterOptions): AuditExporte
     const partial = `${file}.part`;
     report('running');
     try {
-      const query = new URLSearchParams({ format: request.format });
-      if (request.from) query.set('from', request.from);
-      if (request.to) query.set('to', request.to);
-      const download = await options.api.download(`${apiPath('orgs', request.orgId, 'audit', 'export')}?${query}`, {
-        signal: controller.signal,
-        accept: request.format === 'csv' ? 'text/csv' : 'application/x-ndjson',
-      });
+      const download = await opening;
       total = parseEntryCount(download.headers['x-audit-entries']);
       const counter = new RecordCounter(request.format, (records) => {
         written = records;
@@ -147,12 +162,18 @@ export function createAuditExporter(options: AuditExporterOptions): AuditExporte
   }
 
   return {
-    async start(request) {
+    async start(request, stepUp = () => ({})) {
       const file = await options.destination(suggestedExportName(request.orgId, request.format, now()));
       if (!file) return { exportId: null, file: null };
       const exportId = randomUUID();
       const controller = new AbortController();
-      const finished = run(exportId, request, file, controller).finally(() => running.delete(exportId));
+      const opening = open(request, controller, stepUp());
+      const refusal = await opening.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      if (refusal instanceof ConsoleError && ANSWERED_IN_PLACE.has(refusal.code)) throw refusal;
+      const finished = run(exportId, request, file, controller, opening).finally(() => running.delete(exportId));
       running.set(exportId, { controller, finished });
       return { exportId, file };
     },

@@ -1,7 +1,8 @@
 import WebSocket from 'ws';
 import { ServerToConsole, type ConsoleToServer } from '../protocol/console-messages';
+import type { Alert } from '../protocol/alerts';
 import type { AgentDetail, AgentSummary } from '../protocol/api';
-import type { ConnectionState } from '../protocol/ipc-contract';
+import type { ConnectionState, SessionEnded } from '../protocol/ipc-contract';
 import { MAX_WS_MESSAGE_BYTES } from '../protocol/version';
 import type { CredentialSource } from './credentials';
 import { connectionError, type TrustResolver } from './server-trust';
@@ -9,13 +10,23 @@ import { connectionError, type TrustResolver } from './server-trust';
 /*
  * The console's live feed: one WebSocket to /ws/console that reconnects with jittered
  * exponential backoff and re-subscribes to the org the user is looking at. Every frame is
- * parsed with the protocol schema; anything else closes the connection.
+ * parsed with the protocol schema; anything else closes the connection. When the server ends
+ * the socket's session (`session.ended`, then close 4001) the feed stops instead of
+ * reconnecting and says so; the auth controller locks the console.
  */
+
+/** The server's close code after `session.ended` (server/console/gateway.ts). */
+export const SESSION_ENDED_CLOSE_CODE = 4001;
 
 export type FeedEvent =
   | { type: 'agent.status'; agent: AgentSummary }
   | { type: 'agent.inventory'; agent: AgentDetail }
-  | { type: 'connection.state'; state: ConnectionState };
+  | { type: 'alert'; alert: Alert }
+  | { type: 'connection.state'; state: ConnectionState }
+  /** The server ended this credential's session; the feed has stopped. */
+  | { type: 'session.ended'; ended: Omit<SessionEnded, 'at'> }
+  /** The upgrade was answered 401: the credential is not (or no longer) accepted. */
+  | { type: 'credential.refused' };
 
 export interface ConsoleFeed {
   start(): void;
@@ -134,6 +145,7 @@ export function createConsoleFeed(options: ConsoleFeedOptions): ConsoleFeed {
     let closeReason = 'connection lost';
     // The handshake's answer says more than the socket error that follows it.
     let reasonFromServer = false;
+    let ended: Omit<SessionEnded, 'at'> | undefined;
 
     ws.on('open', () => {
       attempt = 0;
@@ -160,6 +172,14 @@ export function createConsoleFeed(options: ConsoleFeedOptions): ConsoleFeed {
         case 'agent.inventory':
           emit({ type: 'agent.inventory', agent: message.agent });
           break;
+        case 'alert':
+          emit({ type: 'alert', alert: message.alert });
+          break;
+        case 'session.ended':
+          // Said before the close: tell at once rather than wait for the close handshake.
+          ended = { kind: message.kind, reason: message.reason, by: message.by };
+          endSession(ended);
+          break;
         case 'error':
           closeReason = `server error ${message.code}: ${message.message}`;
           reasonFromServer = true;
@@ -172,17 +192,34 @@ export function createConsoleFeed(options: ConsoleFeedOptions): ConsoleFeed {
       closeReason = res.statusCode === 401 ? 'the server refused the credential' : `server answered ${res.statusCode}`;
       reasonFromServer = true;
       ws.terminate();
+      if (res.statusCode === 401) emit({ type: 'credential.refused' });
     });
     ws.on('error', (error) => {
       const mapped = connectionError(error);
       if (mapped.code === 'tls_untrusted') options.trust.invalidate();
       if (!reasonFromServer) closeReason = mapped.message;
     });
-    ws.on('close', () => {
+    ws.on('close', (code) => {
       timers.clearTimeout(pingTimer);
       if (socket === ws) socket = undefined;
+      if (code === SESSION_ENDED_CLOSE_CODE && !ended) {
+        // The close without its message (lost, or cut short): still the end of the session.
+        ended = { kind: 'revoked', reason: 'The server ended this session', by: null };
+        endSession(ended);
+      }
+      if (ended) return;
       scheduleReconnect(closeReason);
     });
+  };
+
+  /** No reconnect with a credential the server has ended: stop here and let the listeners lock. */
+  const endSession = (ended: Omit<SessionEnded, 'at'>): void => {
+    if (!running) return;
+    running = false;
+    timers.clearTimeout(retryTimer);
+    timers.clearTimeout(pingTimer);
+    setState({ state: 'offline', detail: 'session ended' });
+    emit({ type: 'session.ended', ended });
   };
 
   return {
@@ -194,6 +231,8 @@ export function createConsoleFeed(options: ConsoleFeedOptions): ConsoleFeed {
     },
     async stop() {
       running = false;
+      // The next start may be another user's session: it subscribes anew.
+      orgId = undefined;
       timers.clearTimeout(retryTimer);
       timers.clearTimeout(pingTimer);
       const ws = socket;

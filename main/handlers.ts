@@ -7,16 +7,24 @@ import {
   type IpcEventPayload,
   type IpcHandlerMap,
 } from '../protocol/ipc-contract';
+import { createAlertHandlers } from './alert-handlers';
 import type { ApiClient } from './api-client';
 import { createAuditHandlers } from './audit-handlers';
 import type { AuditExporter } from './audit-export';
+import type { AuthController } from './auth-controller';
+import { createAuthHandlers } from './auth-handlers';
 import type { ConsoleFeed } from './console-feed';
+import { createMfaHandlers } from './mfa-handlers';
 import { createOrgHandlers } from './org-handlers';
+import { createSessionHandlers } from './session-handlers';
+import type { StepUpStore } from './step-up-store';
 import { createWorkspaceHandlers } from './workspace-handlers';
 
 /*
  * The handler map: one function per IPC channel, built from node-testable services. Electron's
- * ipcMain and the browser host carry this same object; neither adds a channel of its own.
+ * ipcMain and the browser host carry this same object; neither adds a channel of its own. In
+ * sign-in mode the auth controller guards it: nothing but the sign-in screen's own channels
+ * works without a session.
  */
 
 export interface HandlerDeps {
@@ -24,12 +32,14 @@ export interface HandlerDeps {
   feed: ConsoleFeed;
   appInfo: AppInfo;
   exporter: AuditExporter;
+  auth: AuthController;
+  stepUps: StepUpStore;
 }
 
 export function createHandlers(deps: HandlerDeps): IpcHandlerMap {
-  const { api, feed } = deps;
+  const { api, feed, stepUps } = deps;
   const org = (orgId: string): string => `/api/orgs/${encodeURIComponent(orgId)}`;
-  return {
+  return deps.auth.guard({
     'app.info': async () => deps.appInfo,
     'orgs.list': () => api.get('/api/orgs', OrgList),
     'units.list': ({ orgId }) => api.get(`${org(orgId)}/units`, UnitList),
@@ -40,10 +50,14 @@ export function createHandlers(deps: HandlerDeps): IpcHandlerMap {
       return { orgId };
     },
     'connection.get': async () => feed.state(),
-    ...createOrgHandlers(api),
+    ...createOrgHandlers(api, stepUps),
     ...createWorkspaceHandlers(api),
-    ...createAuditHandlers(api, deps.exporter),
-  };
+    ...createAuditHandlers(api, deps.exporter, stepUps),
+    ...createAuthHandlers(deps.auth),
+    ...createSessionHandlers(api, stepUps),
+    ...createMfaHandlers(api, stepUps),
+    ...createAlertHandlers(api),
+  });
 }
 
 /** Where main pushes events for the renderer(s): Electron windows or browser-host sockets. */
@@ -85,8 +99,15 @@ export function pipeFeedToSink(feed: ConsoleFeed, sink: EventSink): () => void {
       case 'agent.inventory':
         sink.emit('agent.inventory', { agent: event.agent });
         break;
+      case 'alert':
+        sink.emit('alert.raised', event.alert);
+        break;
       case 'connection.state':
         sink.emit('connection.state', event.state);
+        break;
+      case 'session.ended':
+      case 'credential.refused':
+        // The auth controller's business: it locks and emits `auth.state`.
         break;
     }
   });

@@ -1,0 +1,66 @@
+import type { IpcChannel } from '../protocol/ipc-contract';
+import type { StepUpAction, StepUpProof } from '../protocol/mfa';
+
+/*
+ * Step-up proofs live in main only. A proof is a bearer credential for one sensitive action
+ * (docs/mfa.md): the renderer asks for it with `mfa.stepUp` and learns only that it exists and
+ * until when; the channel of that action then takes it out of this store and sends it as
+ * X-Step-Up with its one request. Single use: taken means gone, whatever the server answers.
+ * Expired proofs are dropped rather than sent. Locking or signing out clears the store.
+ */
+
+/** Which held proof a channel takes (the server decides whether the call needs one). */
+export const STEP_UP_CHANNELS = {
+  'audit.export': 'audit.export',
+  'grants.create': 'grants.change',
+  'grants.revoke': 'grants.change',
+  'settings.update': 'org.security_settings',
+  'identity.update': 'org.security_settings',
+  'sessions.revoke': 'sessions.revoke_other',
+  'sessions.staffRevoke': 'sessions.revoke_other',
+  'mfa.regenerateBackupCodes': 'mfa.backup_codes',
+  'mfa.reset': 'mfa.reset',
+  'mfa.enrol': 'mfa.reenrol',
+} as const satisfies Partial<Record<IpcChannel, StepUpAction>>;
+
+export type StepUpChannel = keyof typeof STEP_UP_CHANNELS;
+
+export interface StepUpStore {
+  /** Keeps a proof the server issued; a newer one for the same action replaces the older. */
+  keep(proof: StepUpProof): void;
+  /** The proof for `action`, removed from the store; undefined when none is held or it expired. */
+  take(action: StepUpAction): string | undefined;
+  /** Call options for a channel: `{ stepUp }` when a proof for its action is held, else `{}`. */
+  forChannel(channel: StepUpChannel): { stepUp?: string };
+  /** Forgets every proof (lock, sign-out, a new session). */
+  clear(): void;
+  /** Actions with a live proof (tests; never the proofs themselves). */
+  held(): StepUpAction[];
+}
+
+export function createStepUpStore(options: { now?: () => Date } = {}): StepUpStore {
+  const now = options.now ?? (() => new Date());
+  const proofs = new Map<StepUpAction, { proof: string; expiresAt: number }>();
+  const live = (entry: { expiresAt: number }): boolean => entry.expiresAt > now().getTime();
+
+  const take = (action: StepUpAction): string | undefined => {
+    const entry = proofs.get(action);
+    proofs.delete(action);
+    return entry && live(entry) ? entry.proof : undefined;
+  };
+
+  return {
+    keep(proof) {
+      const expiresAt = Date.parse(proof.expiresAt);
+      if (Number.isNaN(expiresAt)) return;
+      proofs.set(proof.action, { proof: proof.proof, expiresAt });
+    },
+    take,
+    forChannel(channel) {
+      const proof = take(STEP_UP_CHANNELS[channel]);
+      return proof === undefined ? {} : { stepUp: proof };
+    },
+    clear: () => proofs.clear(),
+    held: () => [...proofs].filter(([, entry]) => live(entry)).map(([action]) => action),
+  };
+}
