@@ -26,6 +26,7 @@ interface Operation {
 interface JsonSchema {
   type?: string | string[];
   format?: string;
+  pattern?: string;
   const?: unknown;
   enum?: unknown[];
   minLength?: number;
@@ -87,6 +88,8 @@ function example(schema: JsonSchema, name: string, ids: OrgIds): unknown {
       if (schema.format === 'uuid') return ids[name] ?? randomUUID();
       if (schema.format === 'email') return `matrix${++emails}.${process.pid}@example.test`;
       if (schema.format === 'date-time') return new Date().toISOString();
+      // Patterned strings in the API are GUID-shaped (an Azure tenant id); anything else gets the plain filler.
+      if (schema.pattern && new RegExp(schema.pattern).test(randomUUID())) return randomUUID();
       return 'matrix'.padEnd(schema.minLength ?? 1, 'x');
     default:
       return null;
@@ -199,6 +202,17 @@ describe.each(databaseKinds())('API access matrix on %s', (kind) => {
     }
     expect(failures).toEqual([]);
     if (role !== 'tenant_admin') expect(lacking.length, `${role} should lack something`).toBeGreaterThan(0);
+  });
+
+  it.each(GrantRole.options)('%s of org A holding the permission of a route that declares x-step-up gets 403 step_up_required without a proof, not forbidden', async (role) => {
+    const failures: string[] = [];
+    const guarded = orgRoutes.filter((op) => op.stepUp !== undefined && op.permission !== undefined && ROLE_PERMISSIONS[role].has(op.permission));
+    for (const op of guarded) {
+      const res = await call(op, idsA, tokenOf(role));
+      if (res.status !== 403 || errorCode(res) !== 'step_up_required') failures.push(`${describeOp(op)} → ${res.status} ${res.text.slice(0, 200)}`);
+    }
+    expect(failures).toEqual([]);
+    if (role === 'tenant_admin') expect(guarded.length, 'routes under /api/orgs/{orgId} declaring x-step-up').toBeGreaterThan(0);
   });
 
   it('without a token, or with a token that does not exist, every route answers 401 unauthenticated', async () => {

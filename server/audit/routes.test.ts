@@ -73,6 +73,10 @@ describe.each(databaseKinds())('audit API on %s', (kind) => {
     now = new Date(now.getTime() + count * 1000 + 60_000);
   }
 
+  /** An export with a fresh step-up proof for audit.export, as the route requires. */
+  const exportAs = async (orgId: string, query: string, token = admin.token) =>
+    t.request(`/api/orgs/${orgId}/audit/export${query}`, { token, headers: { 'x-step-up': await t.stepUp(token, 'audit.export') } });
+
   const list = async (orgId: string, query: string, token = admin.token) => {
     const res = await t.request(`/api/orgs/${orgId}/audit${query}`, { token });
     expect(res.status, res.text).toBe(200);
@@ -167,7 +171,7 @@ describe.each(databaseKinds())('audit API on %s', (kind) => {
       } while (before !== null);
       expect(seen).toEqual(expected);
 
-      const res = await t.request(`/api/orgs/${org}/audit/export?format=jsonl&from=${from}&to=${to}`, { token: t.token });
+      const res = await exportAs(org, `?format=jsonl&from=${from}&to=${to}`, t.token);
       const exported = res.text.trimEnd().split('\n').map((line) => AuditEntry.parse(JSON.parse(line)).seq);
       expect(exported).toEqual([...expected].reverse());
       expect(res.headers['x-audit-entries']).toBe(String(expected.length));
@@ -206,7 +210,7 @@ describe.each(databaseKinds())('audit API on %s', (kind) => {
 
   describe('export', () => {
     it('streams JSON lines, oldest first, counted up front, including its own audit record', async () => {
-      const res = await t.request(`/api/orgs/${orgA}/audit/export?format=jsonl`, { token: admin.token });
+      const res = await exportAs(orgA, '?format=jsonl');
       expect(res.status, res.text).toBe(200);
       expect(res.headers['content-type']).toContain('application/x-ndjson');
       expect(res.headers['content-disposition']).toMatch(/attachment; filename="audit-.*\.jsonl"/);
@@ -219,7 +223,7 @@ describe.each(databaseKinds())('audit API on %s', (kind) => {
     });
 
     it('streams CSV: header row, RFC 4180 quoting, details as JSON, formulas defused', async () => {
-      const res = await t.request(`/api/orgs/${orgA}/audit/export?format=csv`, { token: admin.token });
+      const res = await exportAs(orgA, '?format=csv');
       expect(res.status, res.text).toBe(200);
       expect(res.headers['content-type']).toContain('text/csv');
       const [header, ...records] = parseCsv(res.text);
@@ -238,7 +242,7 @@ describe.each(databaseKinds())('audit API on %s', (kind) => {
       const all = (await list(orgA, '?action=unit.deactivated&limit=500')).entries;
       const from = all[9]?.time ?? '';
       const to = all[2]?.time ?? '';
-      const res = await t.request(`/api/orgs/${orgA}/audit/export?format=jsonl&from=${from}&to=${to}`, { token: admin.token });
+      const res = await exportAs(orgA, `?format=jsonl&from=${from}&to=${to}`);
       const entries = res.text.trimEnd().split('\n').map((line) => AuditEntry.parse(JSON.parse(line)));
       expect(res.headers['x-audit-entries']).toBe(String(entries.length));
       expect(entries.every((e) => e.time >= from && e.time < to)).toBe(true);
@@ -250,7 +254,7 @@ describe.each(databaseKinds())('audit API on %s', (kind) => {
     it('streams a log longer than one batch in full', async () => {
       const org = (await t.buildOrg('Busy clinic')).id;
       await seed(org, 1234, (i) => ({ actor: alice, action: i % 2 ? 'unit.activated' : 'unit.deactivated' }));
-      const res = await t.request(`/api/orgs/${org}/audit/export?format=csv`, { token: t.token });
+      const res = await exportAs(org, '?format=csv', t.token);
       expect(res.status).toBe(200);
       expect(res.headers['x-audit-entries']).toBe('1235');
       expect(parseCsv(res.text)).toHaveLength(1236);
@@ -267,6 +271,32 @@ describe.each(databaseKinds())('audit API on %s', (kind) => {
     it('refuses an unknown format', async () => {
       const res = await t.request(`/api/orgs/${orgA}/audit/export?format=xml`, { token: admin.token });
       expect(res.status).toBe(400);
+    });
+
+    it('needs a step-up proof for audit.export: none, one for another action, a spent one or an expired one is refused (audited as denied), and nothing is exported', async () => {
+      const url = `/api/orgs/${orgA}/audit/export?format=jsonl`;
+      const withProof = (proof?: string) => t.request(url, { token: admin.token, ...(proof ? { headers: { 'x-step-up': proof } } : {}) });
+      const deniedBefore = (await list(orgA, `?actor=${admin.userId}&action=audit.exported&outcome=denied&limit=500`)).entries.length;
+
+      const none = await withProof();
+      expect([none.status, none.json()]).toEqual([403, expect.objectContaining({ error: expect.objectContaining({ code: 'step_up_required' }) })]);
+      expect(none.headers['x-audit-entries']).toBeUndefined();
+
+      const otherAction = await withProof(await t.stepUp(admin.token, 'grants.change'));
+      expect([otherAction.status, otherAction.text]).toEqual([403, expect.stringContaining('step_up_invalid')]);
+
+      const proof = await t.stepUp(admin.token, 'audit.export');
+      expect((await withProof(proof)).status).toBe(200);
+      const reused = await withProof(proof);
+      expect([reused.status, reused.text]).toEqual([403, expect.stringContaining('step_up_invalid')]);
+
+      const stale = await t.stepUp(admin.token, 'audit.export');
+      now = new Date(now.getTime() + 5 * 60_000 + 1000);
+      const expired = await withProof(stale);
+      expect([expired.status, expired.text]).toEqual([403, expect.stringContaining('expired')]);
+
+      const denied = (await list(orgA, `?actor=${admin.userId}&action=audit.exported&outcome=denied&limit=500`)).entries.length;
+      expect(denied - deniedBefore).toBe(4);
     });
   });
 

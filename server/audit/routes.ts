@@ -28,6 +28,7 @@ export const auditRoutes = [
     tag: 'audit',
     permission: 'audit.export',
     audit: 'audit.exported',
+    stepUp: 'audit.export',
     params: OrgParams,
     query: AuditExportQuery,
     response: StreamResponse,

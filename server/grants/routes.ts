@@ -43,6 +43,7 @@ export const grantRoutes = [
     tag: 'grants',
     permission: 'grants.manage',
     audit: 'grant.created',
+    stepUp: 'grants.change',
     params: OrgParams,
     body: CreateGrantBody,
     response: Grant,
@@ -63,6 +64,7 @@ export const grantRoutes = [
     tag: 'grants',
     permission: 'grants.manage',
     audit: 'grant.revoked',
+    stepUp: 'grants.change',
     params: GrantParams,
     response: Grant,
     handler: async ({ input, org, server, audit }) =>

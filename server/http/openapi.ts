@@ -24,6 +24,9 @@ export function openApiDocument(routes: ApiRoute[], info: { title: string; versi
     }
     if (route.stepUp) {
       parameters.push({ name: STEP_UP_HEADER, in: 'header', required: true, description: `A step-up proof for ${route.stepUp} (POST /api/me/mfa/step-up)`, schema: { type: 'string' } });
+    } else if (route.stepUpWhen) {
+      const { action, when } = route.stepUpWhen;
+      parameters.push({ name: STEP_UP_HEADER, in: 'header', required: false, description: `A step-up proof for ${action} (POST /api/me/mfa/step-up), needed when ${when}`, schema: { type: 'string' } });
     }
     const ok = route.response === StreamResponse
       ? { description: 'OK (streamed)', content: Object.fromEntries((route.produces ?? ['application/octet-stream']).map((type) => [type, { schema: { type: 'string' } }])) }
@@ -38,13 +41,16 @@ export function openApiDocument(routes: ApiRoute[], info: { title: string; versi
       ...(route.adminOnly ? { 'x-admin-only': true } : {}),
       ...(route.audit ? { 'x-audit-action': route.audit } : {}),
       ...(route.stepUp ? { 'x-step-up': route.stepUp } : {}),
+      ...(route.stepUpWhen ? { 'x-step-up-conditional': route.stepUpWhen } : {}),
       parameters,
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(route.body) } } } } : {}),
       responses: {
         '200': ok,
         '400': errorResponse('Invalid input (code validation_failed)'),
         '401': errorResponse('Not signed in (code unauthenticated)'),
-        '403': errorResponse('Not allowed (code forbidden)'),
+        '403': errorResponse(route.stepUp || route.stepUpWhen
+          ? 'Not allowed (code forbidden), or the step-up proof is missing (step_up_required) or not valid (step_up_invalid)'
+          : 'Not allowed (code forbidden)'),
         '404': errorResponse('No such resource in this org (code not_found)'),
       },
     };

@@ -50,7 +50,8 @@ export interface RouteCall<P, Q, B> {
   /**
    * Uses the request's step-up proof (X-Step-Up header) for `action`, or throws 403
    * step_up_required / step_up_invalid. For handlers whose need for a proof depends on state
-   * (re-enrolment); fixed needs are declared with `stepUp` on the route.
+   * (re-enrolment, another user's session), declared with `stepUpWhen`; fixed needs are declared
+   * with `stepUp` on the route.
    */
   requireStepUp(action: StepUpAction): Promise<void>;
 }
@@ -83,6 +84,12 @@ export interface ApiRoute<P extends AnyObject = AnyObject, Q extends AnyObject =
   audit?: AuditAction;
   /** The sensitive action this route performs: the caller must present a fresh step-up proof for it (docs/mfa.md). */
   stepUp?: StepUpAction;
+  /**
+   * A proof the handler asks for only in some cases (`requireStepUp(action)`), e.g. ending
+   * another user's session but not one's own. Declared so the OpenAPI document says when; a
+   * handler asking for an action its route does not declare is a programming error.
+   */
+  stepUpWhen?: { action: StepUpAction; when: string };
   params?: P;
   query?: Q;
   body?: B;
@@ -188,6 +195,9 @@ export function mountRoutes(router: Router, routes: ApiRoute[], server: ServerCo
       };
 
       const requireStepUp = async (action: StepUpAction): Promise<void> => {
+        if (action !== route.stepUp && action !== route.stepUpWhen?.action) {
+          throw new Error(`${route.method.toUpperCase()} ${route.path} asks for a step-up proof for ${action} without declaring it (stepUp or stepUpWhen)`);
+        }
         const proof = ctx.get('x-step-up');
         if (!proof) throw new StepUpFailure('step_up_required', `This needs a step-up proof for ${action} in the X-Step-Up header`);
         const check = await consumeStepUpProof(server.db, server.clock, { userId: principal.userId, action, proof });

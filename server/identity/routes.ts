@@ -39,12 +39,11 @@ export const identityRoutes = [
     tag: 'orgs',
     permission: 'org.settings',
     audit: 'org.settings_changed',
+    stepUp: 'org.security_settings',
     params: OrgParams,
     body: OrgIdentityBody,
     response: OrgIdentity,
     handler: async ({ input, server, audit }) => {
-      // STEP-UP (issue #4, next session): changing org security settings is to require a fresh
-      // TOTP proof (`stepUp: 'org.security_settings'` on this route, server/mfa). NOT ENFORCED YET.
       const next: OrgIdentity = { ...input.body, azureTenantId: input.body.azureTenantId?.toLowerCase() ?? null };
       if (next.azureTenantId !== null && next.azureTenantId === server.config.authStaffTenant) {
         throw ConflictError('That Azure tenant is the MSP’s staff tenant (RMM_AUTH_STAFF_TENANT); a client organisation cannot register it');

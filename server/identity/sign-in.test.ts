@@ -37,15 +37,16 @@ describe.each(databaseKinds())('Azure AD sign-in on %s', (kind) => {
   const orgActions = async (id: string) =>
     (await t.database.ownerQuery(`SELECT action, target_id, details FROM audit_log WHERE org_id = $1 ORDER BY seq`, [id]));
 
+  /** PUT /identity as `token` (default: the operator) with a fresh step-up proof for org.security_settings. */
+  const putIdentity = async (org: string, body: Record<string, unknown>, token = t.token) =>
+    t.request(`/api/orgs/${org}/identity`, { method: 'PUT', token, body, headers: { 'x-step-up': await t.stepUp(token, 'org.security_settings') } });
+
   beforeAll(async () => {
     idp = await startFakeTenantProvider(clock);
     t = await getTestServer(kind, { authAuthorityBase: idp.authorityBase, authAudience: TEST_AUDIENCE, authScope: TEST_SCOPE, authCaFile: idp.caFile }, clock);
     orgId = (await t.buildOrg('Clinic Sign-in')).id;
     tenantId = await idp.addTenant();
-    const registered = await t.request(`/api/orgs/${orgId}/identity`, {
-      method: 'PUT',
-      body: { azureTenantId: tenantId.toUpperCase(), defaultRole: 'viewer', sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 },
-    });
+    const registered = await putIdentity(orgId, { azureTenantId: tenantId.toUpperCase(), defaultRole: 'viewer', sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 });
     expect(registered.status, registered.text).toBe(200);
     expect(registered.json()).toMatchObject({ azureTenantId: tenantId });
   });
@@ -89,7 +90,7 @@ describe.each(databaseKinds())('Azure AD sign-in on %s', (kind) => {
   it('the same object id in another tenant is another person (identity is tid + oid)', async () => {
     const otherOrg = (await t.buildOrg('Clinic Other Tenant')).id;
     const otherTenant = await idp.addTenant();
-    const put = await t.request(`/api/orgs/${otherOrg}/identity`, { method: 'PUT', body: { azureTenantId: otherTenant, defaultRole: 'tech', sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 } });
+    const put = await putIdentity(otherOrg, { azureTenantId: otherTenant, defaultRole: 'tech', sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 });
     expect(put.status, put.text).toBe(200);
     const oid = randomUUID();
     const a = (await signIn(await idp.token(tenantId, { oid }))).json() as SignInBody;
@@ -104,11 +105,11 @@ describe.each(databaseKinds())('Azure AD sign-in on %s', (kind) => {
     const second = (await t.buildOrg('Clinic After Move')).id;
     const moving = await idp.addTenant();
     const lifetimes = { defaultRole: 'viewer', sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 };
-    expect((await t.request(`/api/orgs/${first}/identity`, { method: 'PUT', body: { azureTenantId: moving, ...lifetimes } })).status).toBe(200);
+    expect((await putIdentity(first, { azureTenantId: moving, ...lifetimes })).status).toBe(200);
     const oid = randomUUID();
     expect((await signIn(await idp.token(moving, { oid }))).status).toBe(200);
-    expect((await t.request(`/api/orgs/${first}/identity`, { method: 'PUT', body: { azureTenantId: null, ...lifetimes } })).status).toBe(200);
-    expect((await t.request(`/api/orgs/${second}/identity`, { method: 'PUT', body: { azureTenantId: moving, ...lifetimes } })).status).toBe(200);
+    expect((await putIdentity(first, { azureTenantId: null, ...lifetimes })).status).toBe(200);
+    expect((await putIdentity(second, { azureTenantId: moving, ...lifetimes })).status).toBe(200);
     const refused = await signIn(await idp.token(moving, { oid }));
     expect(refused.status, refused.text).toBe(409);
     expect((await platformFailures()).at(-1)).toMatch(/^conflict: This Azure AD account already belongs/);
@@ -181,10 +182,20 @@ describe.each(databaseKinds())('Azure AD sign-in on %s', (kind) => {
     const read = await t.request(`/api/orgs/${orgId}/identity`, { token: viewer.token });
     expect(read.json()).toEqual({ azureTenantId: tenantId, defaultRole: 'viewer', sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 });
     const another = (await t.buildOrg('Clinic Copycat')).id;
-    const conflict = await t.request(`/api/orgs/${another}/identity`, { method: 'PUT', body: { ...body, azureTenantId: tenantId } });
+    const conflict = await putIdentity(another, { ...body, azureTenantId: tenantId });
     expect(conflict.status).toBe(409);
     const inverted = await t.request(`/api/orgs/${another}/identity`, { method: 'PUT', body: { ...body, sessionIdleMinutes: 60, sessionAbsoluteMinutes: 30 } });
     expect(inverted.status).toBe(400);
+    // Changing them is an org security setting: a fresh step-up proof for org.security_settings.
+    const admin = await t.buildUser({ orgId: another, role: 'tenant_admin' });
+    const unproven = await t.request(`/api/orgs/${another}/identity`, { method: 'PUT', token: admin.token, body });
+    expect([unproven.status, unproven.text]).toEqual([403, expect.stringContaining('step_up_required')]);
+    const otherProof = await t.request(`/api/orgs/${another}/identity`, { method: 'PUT', token: admin.token, body, headers: { 'x-step-up': await t.stepUp(admin.token, 'audit.export') } });
+    expect([otherProof.status, otherProof.text]).toEqual([403, expect.stringContaining('step_up_invalid')]);
+    expect((await t.request(`/api/orgs/${another}/identity`, { token: admin.token })).json()).toMatchObject({ azureTenantId: null });
+    const byAdmin = await t.database.ownerQuery("SELECT outcome FROM audit_log WHERE org_id = $1 AND actor_id = $2 AND action = 'org.settings_changed' ORDER BY seq", [another, admin.userId]);
+    expect(byAdmin).toEqual([{ outcome: 'denied' }, { outcome: 'denied' }]);
+    expect((await putIdentity(another, body, admin.token)).status).toBe(200);
     const changed = (await orgActions(orgId)).filter((e) => e.action === 'org.settings_changed');
     expect(changed[0]?.details).toMatchObject({ changes: { azureTenantId: { from: null, to: tenantId } } });
   });

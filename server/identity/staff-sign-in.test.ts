@@ -55,7 +55,11 @@ describe.each(databaseKinds())('MSP staff sign-in on %s', (kind) => {
     clientTenant = await idp.addTenant();
     t = await getTestServer(kind, { authAuthorityBase: idp.authorityBase, authAudience: TEST_AUDIENCE, authScope: TEST_SCOPE, authCaFile: idp.caFile, authStaffTenant: staffTenant }, clock);
     orgId = (await t.buildOrg('Clinic Staff Test')).id;
-    const registered = await t.request(`/api/orgs/${orgId}/identity`, { method: 'PUT', body: { azureTenantId: clientTenant, defaultRole: 'viewer', sessionIdleMinutes: 5, sessionAbsoluteMinutes: 60 } });
+    const registered = await t.request(`/api/orgs/${orgId}/identity`, {
+      method: 'PUT',
+      body: { azureTenantId: clientTenant, defaultRole: 'viewer', sessionIdleMinutes: 5, sessionAbsoluteMinutes: 60 },
+      headers: { 'x-step-up': await t.stepUp(t.token, 'org.security_settings') },
+    });
     expect(registered.status, registered.text).toBe(200);
     admin = await t.buildUser({ orgId: null, platformAdmin: true, name: 'Sam Staff' });
     expect(await link(admin.userId, staffTenant.toUpperCase(), adminOid)).toEqual({ staff: true });
@@ -127,7 +131,11 @@ describe.each(databaseKinds())('MSP staff sign-in on %s', (kind) => {
   });
 
   it('a staff-tenant token cannot sign in to a client org, and no org can register the staff tenant', async () => {
-    const put = await t.request(`/api/orgs/${orgId}/identity`, { method: 'PUT', body: { azureTenantId: staffTenant, defaultRole: 'viewer', sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 } });
+    const put = await t.request(`/api/orgs/${orgId}/identity`, {
+      method: 'PUT',
+      body: { azureTenantId: staffTenant, defaultRole: 'viewer', sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 },
+      headers: { 'x-step-up': await t.stepUp(t.token, 'org.security_settings') },
+    });
     expect(put.status, put.text).toBe(409);
     // Registered behind the server's back (e.g. before the staff tenant was configured): still staff only.
     const other = (await t.buildOrg('Clinic Squatter')).id;
@@ -161,6 +169,20 @@ describe.each(databaseKinds())('MSP staff sign-in on %s', (kind) => {
     expect(out.status, out.text).toBe(200);
     expect((await t.request('/api/me', { token: revoker.sessionToken })).status).toBe(401);
     expect(await platformEntries('auth.signed_out')).toEqual(expect.arrayContaining([expect.objectContaining({ target_id: revoker.sessionId })]));
+  });
+
+  it('another MSP admin ending a staff session needs a step-up proof (sessions.revoke_other); ending one’s own does not', async () => {
+    const target = await staffSession();
+    const other = await t.buildUser({ orgId: null, platformAdmin: true, name: 'Other Staff' });
+    const url = `/api/staff/sessions/${target.sessionId}/revoke`;
+    const unproven = await t.request(url, { method: 'POST', token: other.token, body: { reason: 'no proof' } });
+    expect([unproven.status, errorOf(unproven)]).toEqual([403, 'step_up_required']);
+    expect(await platformEntries('session.revoked')).toEqual(expect.arrayContaining([expect.objectContaining({ actor_id: other.userId, target_id: target.sessionId, outcome: 'denied' })]));
+    expect((await t.request('/api/me', { token: target.sessionToken })).status).toBe(200);
+    const proof = await t.stepUp(other.token, 'sessions.revoke_other');
+    const revoked = await t.request(url, { method: 'POST', token: other.token, body: { reason: 'With proof' }, headers: { 'x-step-up': proof } });
+    expect(revoked.status, revoked.text).toBe(200);
+    expect((await t.request('/api/me', { token: target.sessionToken })).status).toBe(401);
   });
 
   it('revoking a staff session tells its open console socket who and why, and closes it', async () => {

@@ -220,6 +220,26 @@ describe.each(databaseKinds())('MFA through the API on %s', (kind) => {
     expect(operation?.parameters).toContainEqual(expect.objectContaining({ name: 'X-Step-Up', in: 'header', required: true }));
     expect(document.paths['/api/me/mfa/backup-codes']?.post?.['x-step-up']).toBe('mfa.backup_codes');
     expect(document.paths['/api/me/mfa']?.get?.['x-step-up']).toBeUndefined();
+    expect(document.paths['/api/orgs/{orgId}/audit/export']?.get?.['x-step-up']).toBe('audit.export');
+    expect(document.paths['/api/orgs/{orgId}/grants']?.post?.['x-step-up']).toBe('grants.change');
+    expect(document.paths['/api/orgs/{orgId}/grants/{grantId}']?.delete?.['x-step-up']).toBe('grants.change');
+    expect(document.paths['/api/orgs/{orgId}/settings']?.put?.['x-step-up']).toBe('org.security_settings');
+    expect(document.paths['/api/orgs/{orgId}/identity']?.put?.['x-step-up']).toBe('org.security_settings');
+  });
+
+  it('documents a proof needed only in some cases as x-step-up-conditional, with an optional X-Step-Up header', async () => {
+    type Operation = { parameters: Array<{ name: string; in: string; required: boolean }>; 'x-step-up'?: string; 'x-step-up-conditional'?: { action: string; when: string } };
+    const document = (await t.request('/api/openapi.json')).json() as { paths: Record<string, Record<string, Operation>> };
+    const conditional = [
+      [document.paths['/api/orgs/{orgId}/sessions/{sessionId}/revoke']?.post, 'sessions.revoke_other'],
+      [document.paths['/api/staff/sessions/{sessionId}/revoke']?.post, 'sessions.revoke_other'],
+      [document.paths['/api/me/mfa/totp']?.post, 'mfa.reenrol'],
+    ] as const;
+    for (const [operation, action] of conditional) {
+      expect(operation?.['x-step-up']).toBeUndefined();
+      expect(operation?.['x-step-up-conditional']).toEqual({ action, when: expect.any(String) });
+      expect(operation?.parameters).toContainEqual(expect.objectContaining({ name: 'X-Step-Up', in: 'header', required: false }));
+    }
   });
 
   it('re-enrolment of an enrolled user needs a step-up proof; the old authenticator works until the new one is confirmed', async () => {

@@ -67,6 +67,7 @@ export const mfaRoutes = [
     path: '/api/me/mfa/totp',
     summary: 'Start TOTP enrolment: the secret, otpauth URI and QR code, shown this once (replacing an enrolled one needs a step-up proof for mfa.reenrol)',
     tag: 'mfa',
+    stepUpWhen: { action: 'mfa.reenrol', when: 'the caller already has an enrolled authenticator (replacing it)' },
     response: EnrolmentStarted,
     handler: async ({ server, principal, requireStepUp }) => {
       const existing = await asUser(server, principal, (tx) => findTotp(tx, principal.userId));

@@ -96,6 +96,7 @@ export const orgRoutes = [
     tag: 'orgs',
     permission: 'org.settings',
     audit: 'org.settings_changed',
+    stepUp: 'org.security_settings',
     params: OrgParams,
     body: OrgSettings.strict(),
     response: OrgSettings,

@@ -4,9 +4,10 @@ import { RevokedSession, RevokeSessionBody, SessionList, SessionParams, SessionT
 import type { Principal } from '../auth/principal';
 import type { ServerContext } from '../context';
 import { withOrg, withScope } from '../db/database';
-import { AppError, ConflictError, NotFoundError } from '../errors';
+import { AppError, NotFoundError } from '../errors';
 import { apiRoute } from '../http/route';
 import { sessionTimes, STAFF_SESSION_LIFETIMES } from './lifetime';
+import { REVOKE_OTHER_STEP_UP, revokeSession } from './revoke';
 import { staffSessionRoutes } from './staff-routes';
 import { endSession, findSession, listSessions, type SessionRecord } from './store';
 
@@ -79,29 +80,15 @@ export const sessionRoutes = [
   apiRoute({
     method: 'post',
     path: '/api/orgs/:orgId/sessions/:sessionId/revoke',
-    summary: 'End a session of the org remotely; its console is told and locked (audited)',
+    summary: 'End a session of the org remotely; its console is told and locked (audited; another user’s session needs a step-up proof for sessions.revoke_other)',
     tag: 'sessions',
     permission: 'sessions.revoke',
     audit: 'session.revoked',
+    stepUpWhen: REVOKE_OTHER_STEP_UP,
     params: SessionParams,
     body: RevokeSessionBody,
     response: RevokedSession,
-    handler: async ({ input, principal, server, audit }) => {
-      const { orgId, sessionId } = input.params;
-      const endedAt = server.clock.now();
-      await withOrg(server.db, orgId, async (tx) => {
-        const session = await findSession(tx, sessionId);
-        if (!session || session.orgId !== orgId) throw NotFoundError('No such session in this organisation');
-        // STEP-UP (issue #4, next session): revoking ANOTHER user's session
-        // (session.userId !== principal.userId) must require a fresh TOTP proof for the action
-        // 'sessions.revoke_other': `await requireStepUp('sessions.revoke_other')` from the route
-        // call (server/mfa). NOT ENFORCED YET.
-        if (session.endedAt) throw ConflictError('That session has already ended');
-        await endSession(tx, sessionId, { at: endedAt, by: principal.userId, reason: input.body.reason });
-        await audit(tx, { action: 'session.revoked', target: { type: 'session', id: sessionId }, details: { sessionId, reason: input.body.reason } });
-      });
-      server.bus.publish({ type: 'session.ended', orgId, sessionId, kind: 'revoked', reason: input.body.reason, by: { userId: principal.userId, name: principal.displayName } });
-      return { id: sessionId, endedAt: endedAt.toISOString() };
-    },
+    handler: ({ input, principal, server, audit, requireStepUp }) =>
+      revokeSession({ principal, server, audit, requireStepUp }, { home: input.params.orgId, sessionId: input.params.sessionId, reason: input.body.reason }),
   }),
 ];

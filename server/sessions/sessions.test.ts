@@ -33,7 +33,8 @@ describe.each(databaseKinds())('server sessions on %s', (kind) => {
   let orgAdmin: string;
 
   const register = async (org: string, tenant: string, lifetimes = { sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 }) => {
-    const res = await t.request(`/api/orgs/${org}/identity`, { method: 'PUT', body: { azureTenantId: tenant, defaultRole: 'viewer', ...lifetimes } });
+    const proof = await t.stepUp(t.token, 'org.security_settings');
+    const res = await t.request(`/api/orgs/${org}/identity`, { method: 'PUT', body: { azureTenantId: tenant, defaultRole: 'viewer', ...lifetimes }, headers: { 'x-step-up': proof } });
     expect(res.status, res.text).toBe(200);
   };
   const signIn = async (tenant = tenantId): Promise<Signed> => {
@@ -52,6 +53,11 @@ describe.each(databaseKinds())('server sessions on %s', (kind) => {
     });
     const closed = new Promise<{ code: number; at: number }>((resolve) => ws.once('close', (code) => resolve({ code, at: performance.now() })));
     return { ws, messages, opened, closed };
+  };
+  /** Ends a session as `token`, with a fresh step-up proof for sessions.revoke_other unless `proof` is null. */
+  const revoke = async (sessionId: string, token: string, reason: string, proof?: string | null) => {
+    const stepUp = proof === undefined ? await t.stepUp(token, 'sessions.revoke_other') : proof;
+    return t.request(`/api/orgs/${orgId}/sessions/${sessionId}/revoke`, { method: 'POST', token, body: { reason }, ...(stepUp === null ? {} : { headers: { 'x-step-up': stepUp } }) });
   };
   const orgEntries = async (action: string) =>
     t.database.ownerQuery("SELECT actor_id, target_id, details FROM audit_log WHERE org_id = $1 AND action = $2 AND outcome = 'success' ORDER BY seq", [orgId, action]);
@@ -119,8 +125,9 @@ describe.each(databaseKinds())('server sessions on %s', (kind) => {
     socket.ws.send(JSON.stringify({ type: 'subscribe', orgId }));
     for (let i = 0; i < 100 && !socket.messages.some((m) => m.message.type === 'subscribed'); i++) await new Promise((r) => setTimeout(r, 10));
 
+    const proof = await t.stepUp(orgAdmin, 'sessions.revoke_other');
     const started = performance.now();
-    const revoked = await t.request(`/api/orgs/${orgId}/sessions/${victim.sessionId}/revoke`, { method: 'POST', token: orgAdmin, body: { reason: 'Laptop reported stolen' } });
+    const revoked = await revoke(victim.sessionId, orgAdmin, 'Laptop reported stolen', proof);
     expect(revoked.status, revoked.text).toBe(200);
     const closed = await socket.closed;
     const ended = socket.messages.find((m) => m.message.type === 'session.ended');
@@ -140,7 +147,31 @@ describe.each(databaseKinds())('server sessions on %s', (kind) => {
     const row = await t.database.ownerQuery('SELECT end_reason, ended_by IS NOT NULL AS by FROM sessions WHERE id = $1', [victim.sessionId]);
     expect(row).toEqual([{ end_reason: 'Laptop reported stolen', by: true }]);
     // Revoking it twice is a conflict, not a second entry.
-    expect((await t.request(`/api/orgs/${orgId}/sessions/${victim.sessionId}/revoke`, { method: 'POST', token: orgAdmin, body: { reason: 'again' } })).status).toBe(409);
+    expect((await revoke(victim.sessionId, orgAdmin, 'again')).status).toBe(409);
+  });
+
+  it('ending another user’s session needs a step-up proof (sessions.revoke_other): refused without one or with a wrong one, audited as denied, the session lives on', async () => {
+    const victim = await signIn();
+    const refusals = async () => t.database.ownerQuery("SELECT target_id FROM audit_log WHERE org_id = $1 AND action = 'session.revoked' AND outcome = 'denied' AND target_id = $2", [orgId, victim.sessionId]);
+    const none = await revoke(victim.sessionId, orgAdmin, 'no proof', null);
+    expect([none.status, (none.json() as { error: { code: string } }).error.code]).toEqual([403, 'step_up_required']);
+    const wrong = await revoke(victim.sessionId, orgAdmin, 'proof for something else', await t.stepUp(orgAdmin, 'grants.change'));
+    expect([wrong.status, (wrong.json() as { error: { code: string } }).error.code]).toEqual([403, 'step_up_invalid']);
+    expect(await refusals()).toHaveLength(2);
+    expect((await t.request('/api/me', { token: victim.token })).status).toBe(200);
+
+    const proof = await t.stepUp(orgAdmin, 'sessions.revoke_other');
+    expect((await revoke(victim.sessionId, orgAdmin, 'with proof', proof)).status).toBe(200);
+    expect((await t.request('/api/me', { token: victim.token })).status).toBe(401);
+  });
+
+  it('ending one’s own session from the sessions list needs no proof', async () => {
+    const mine = await signIn();
+    await t.buildGrant(orgId, mine.userId, 'tenant_admin', null);
+    const res = await revoke(mine.sessionId, mine.token, 'Leaving this laptop', null);
+    expect(res.status, res.text).toBe(200);
+    expect((await t.request('/api/me', { token: mine.token })).status).toBe(401);
+    expect(await orgEntries('session.revoked')).toContainEqual(expect.objectContaining({ actor_id: mine.userId, target_id: mine.sessionId }));
   });
 
   it('sign-out ends the session at once and is audited', async () => {
