@@ -23,6 +23,22 @@ describe('console configuration', () => {
     expect(loadConsoleConfig({ ...noToken, RMM_CA_FILE: 'x', RMM_TOKEN_FILE: '/t' }).tokenFile).toBe('/t');
   });
 
+  it('signs in with Azure AD when RMM_SIGN_IN_AUTHORITY is set, with no token file needed', () => {
+    const { RMM_OPERATOR_TOKEN_FILE: _operator, ...noToken } = base;
+    const config = loadConsoleConfig({
+      ...noToken,
+      RMM_CA_FILE: 'x',
+      RMM_SIGN_IN_AUTHORITY: 'https://127.0.0.1:8444/11111111-2222-3333-4444-555555555555/v2.0',
+      RMM_SIGN_IN_CLIENT_ID: 'AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE',
+      RMM_SIGN_IN_CACHE_FILE: '/home/tech/.rmm/msal-cache.bin',
+    });
+    expect(config.signIn).toMatchObject({ clientId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', knownAuthorities: ['127.0.0.1:8444'] });
+    expect(config.signInCacheFile).toBe('/home/tech/.rmm/msal-cache.bin');
+    expect(loadConsoleConfig({ ...base, RMM_CA_FILE: 'x' }).signIn).toBeUndefined();
+    // A sign-in authority without a valid client id is refused, not ignored.
+    expect(() => loadConsoleConfig({ ...noToken, RMM_CA_FILE: 'x', RMM_SIGN_IN_AUTHORITY: 'https://127.0.0.1:8444/t/v2.0' })).toThrow(/clientId/);
+  });
+
   it('refuses plain http, no trust source, and both trust sources at once', () => {
     expect(() => loadConsoleConfig({ ...base, RMM_SERVER_URL: 'http://127.0.0.1:8443', RMM_CA_FILE: 'x' })).toThrow();
     expect(() => loadConsoleConfig(base)).toThrow(/exactly one/);

@@ -58,6 +58,7 @@ beforeAll(async () => {
   mkdirSync(path.join(dir, 'assets'));
   writeFileSync(path.join(dir, 'index.html'), '<!doctype html><html><head><title>t</title></head><body></body></html>');
   writeFileSync(path.join(dir, 'assets', 'app.js'), 'console.log(1)');
+  writeFileSync(path.join(dir, 'notice.html'), '<!doctype html><html><head><title>n</title></head><body></body></html>');
   host = await startBrowserHost({ handlers, events: hub, rendererDir: dir });
 });
 
@@ -102,6 +103,16 @@ describe('browser host access', () => {
     expect(page.body).toContain('<script src="./bridge.js"></script>');
     expect((await get('/bridge.js', { cookie })).body).toContain("Object.defineProperty(window, 'rmm'");
     expect((await get('/assets/app.js', { cookie })).status).toBe(200);
+  });
+
+  it('serves the session-ended notice page with the same headers and no bridge', async () => {
+    const ended = Buffer.from(JSON.stringify({ kind: 'revoked', reason: 'Lost laptop', by: null, at: new Date().toISOString() })).toString('base64url');
+    const page = await get(`/notice.html?ended=${ended}`, { cookie });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    expect(page.body).not.toContain('bridge.js');
+    expect((await get(`/notice.html?ended=${ended}`)).status).toBe(401);
   });
 
   it('refuses a wrong cookie, another Host header and paths outside the renderer', async () => {

@@ -16,7 +16,9 @@ import { dispatchIpc } from '../../main/ipc-dispatch';
  * WebSocket, so the real console runs in any browser without Electron. Access: a one-time
  * token in the printed URL is exchanged for an HttpOnly, SameSite=Strict session cookie;
  * every file and the /bridge upgrade need that cookie, the upgrade also our exact Origin, and
- * every request our exact Host (DNS rebinding). Only contract channels are reachable.
+ * every request our exact Host (DNS rebinding). Only contract channels are reachable. Other
+ * pages of the renderer (notice.html, opened as a popup when the session was revoked) are
+ * served with the same headers and without the bridge.
  */
 
 export interface BrowserHostOptions {
@@ -120,7 +122,8 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     if (!info?.isFile()) return send(res, 404, 'not found');
     const ext = path.extname(file);
     const type = CONTENT_TYPES[ext] ?? 'application/octet-stream';
-    if (ext === '.html') {
+    // Only the console page gets the bridge; other pages (notice.html, the session-ended popup) get none.
+    if (ext === '.html' && path.basename(file) === 'index.html') {
       return sendBody(res, req, 200, type, injectBridge(await readFile(file, 'utf8')));
     }
     return sendBody(res, req, 200, type, await readFile(file));
