@@ -68,8 +68,9 @@ export class BrowserDriver {
   }
 
   /**
-   * From the authorization URL to the loopback redirect: opens the login page, posts `oid` (whatever
-   * is given, to test tampering) to the page's form action. Returns the final loopback URL, or the
+   * From the authorization URL to the loopback redirect: opens the login page (a tenant's, or the
+   * organizations page of every tenant), posts `oid` (whatever is given, to test tampering) with
+   * that user's form, or the first form when no user has that `oid`. Returns the final loopback URL, or the
    * refusal response when the provider did not redirect there. With `response_mode=form_post`
    * (what MSAL's acquireTokenInteractive asks) the provider answers with a self-submitting form
    * instead: its fields are returned as the URL's query and `formPost` is set.
@@ -77,9 +78,14 @@ export class BrowserDriver {
   async signIn(authorizeUrl: string, oid: string): Promise<{ redirect: URL; formPost: boolean } | { refused: HttpsResponse }> {
     const page = await this.follow(authorizeUrl);
     if (page.res.status !== 200) return { refused: page.res };
-    const action = /<form method="post" action="([^"]+\/login)">/.exec(page.res.body)?.[1];
-    if (!action) throw new Error(`no login form on ${page.url}: ${page.res.body.slice(0, 200)}`);
-    const done = await this.follow(new URL(action, page.url).href, { method: 'POST', form: { oid } });
+    const forms = [...page.res.body.matchAll(/<form method="post" action="([^"]+\/login)">(.*?)<\/form>/g)].map(([, action = '', inner = '']) => ({
+      action: decodeEntities(action),
+      fields: Object.fromEntries([...inner.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(([, name = '', value = '']) => [name, decodeEntities(value)])),
+    }));
+    // The user's own form (the organizations page also names their tenant), else the first one with `oid` replaced.
+    const form = forms.find((f) => f.fields.oid === oid) ?? forms[0];
+    if (!form) throw new Error(`no login form on ${page.url}: ${page.res.body.slice(0, 200)}`);
+    const done = await this.follow(new URL(form.action, page.url).href, { method: 'POST', form: { ...form.fields, oid } });
     if (done.url.startsWith('http:')) return { redirect: new URL(done.url), formPost: false };
     const posted = formPostOf(done.res);
     return posted ? { redirect: posted, formPost: true } : { refused: done.res };
@@ -107,14 +113,15 @@ function decodeEntities(value: string): string {
 
 /**
  * The whole code flow with PKCE as a console runs it, for tests: signs `oid` in at the tenant's
- * issuer through the login page, redeems the code at the token endpoint and returns the access
- * token. Throws when the provider refuses the sign-in or the code.
+ * issuer (or, with `authority`, at that one, e.g. the organizations authority) through the login
+ * page, redeems the code at the token endpoint and returns the access token. Throws when the
+ * provider refuses the sign-in or the code.
  */
 export async function accessTokenByCodeFlow(
   provider: { issuer(tenantId: string): string; caCert: string },
-  options: { tenantId: string; oid: string; clientId: string; redirectUri: string; scope: string },
+  options: { tenantId: string; oid: string; clientId: string; redirectUri: string; scope: string; authority?: string },
 ): Promise<string> {
-  const issuer = provider.issuer(options.tenantId);
+  const issuer = options.authority ?? provider.issuer(options.tenantId);
   const { verifier, challenge } = pkcePair();
   const url = new URL(`${issuer}/auth`);
   const params = { client_id: options.clientId, response_type: 'code', redirect_uri: options.redirectUri, scope: options.scope, code_challenge: challenge, code_challenge_method: 'S256' };

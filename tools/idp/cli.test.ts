@@ -48,7 +48,7 @@ describe('rmm idp', () => {
     }
   });
 
-  it('serves the demo tenants, prints their issuers and the CA file, keeps its keys 0600, and stops on SIGTERM', async () => {
+  it('serves the demo tenants, prints their issuers, the organizations authority and the CA file, keeps its keys 0600, and stops on SIGTERM', async () => {
     const child = spawn(process.execPath, [rmmJs, 'idp', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -61,6 +61,10 @@ describe('rmm idp', () => {
       expect(issuers.some((i) => i.includes(DEMO_MSP_TENANT_ID))).toBe(true);
       const caFile = /CA file\s+(\S+)/.exec(stdout)?.[1] ?? '';
       expect(caFile.startsWith(dataDir)).toBe(true);
+
+      const organizations = /https:\/\/127\.0\.0\.1:\d+\/organizations\/v2\.0/.exec(stdout)?.[0] ?? '';
+      const meta = await httpsRequest(`${organizations}/.well-known/openid-configuration`, { ca: readFileSync(caFile, 'utf8') });
+      expect(JSON.parse(meta.body)).toMatchObject({ issuer: organizations.replace('/organizations/', '/{tenantid}/'), token_endpoint: `${organizations}/token` });
 
       const issuer = issuers[0] ?? '';
       const res = await httpsRequest(`${issuer}/.well-known/openid-configuration`, { ca: readFileSync(caFile, 'utf8') });

@@ -6,8 +6,9 @@ import { API_SCOPE_NAME, apiAudience } from './tenant-provider';
 export const idpHelp = `Usage: rmm idp [options]
 
 Runs the development identity provider: an OpenID Connect provider shaped like Azure AD (Entra ID)
-v2, one issuer per demo tenant at https://127.0.0.1:<port>/<tenantId>/v2.0, over HTTPS with a
-generated self-signed certificate, on loopback only. Its login page lists the tenant's demo users:
+v2, one issuer per demo tenant at https://127.0.0.1:<port>/<tenantId>/v2.0 and the multi-tenant
+authority https://127.0.0.1:<port>/organizations/v2.0 for the users of every tenant, over HTTPS
+with a generated self-signed certificate, on loopback only. Its login page lists the demo users:
 no password is asked. For development and tests only; see docs/identity.md.
 
 Options:
@@ -17,9 +18,10 @@ Options:
 `;
 
 export function describeIdp(idp: DevIdp): string {
-  const width = Math.max(...idp.tenants.map((t) => t.name.length));
+  const width = Math.max(...idp.tenants.map((t) => t.name.length), 'any tenant'.length);
   const lines = [
     'dev identity provider (development only: users sign in without a password)',
+    `  ${'any tenant'.padEnd(width)}  ${idp.organizationsAuthority}  (authority for the console: every tenant's users)`,
     ...idp.tenants.map((t) => `  ${t.name.padEnd(width)}  ${idp.issuer(t.id)}`),
     `  client id   ${idp.clientId}`,
     `  API scope   ${apiAudience(idp.apiClientId)}/${API_SCOPE_NAME}`,

@@ -46,6 +46,11 @@ export class DevIdpMemoryStore {
     };
   };
 
+  /** Whether this store holds a live `model` entry with this id: how the organizations token endpoint finds a code's or refresh token's tenant. */
+  holds(model: string, id: string): boolean {
+    return this.get(`${model}:${id}`) !== undefined;
+  }
+
   private get(fullKey: string): AdapterPayload | undefined {
     const entry = this.entries.get(fullKey);
     if (!entry) return undefined;

@@ -4,7 +4,7 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jos
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserDriver, httpsRequest } from './browser-driver';
 import { startDevIdp, type DevIdp } from './dev-idp';
-import { DEMO_CLIENT_ID, DEMO_CLINIC_TENANT_ID, DEMO_TENANTS } from './tenants';
+import { DEMO_CLIENT_ID, DEMO_CLINIC_TENANT_ID, DEMO_MSP_TENANT_ID, DEMO_STAFF_ADMIN, DEMO_TENANTS } from './tenants';
 
 /*
  * The real MSAL Node PublicClientApplication against the dev provider over HTTPS: authorization
@@ -17,9 +17,10 @@ const API_SCOPE = `api://${DEMO_CLIENT_ID}/access_as_user`;
 const REDIRECT = 'http://localhost:47123/redirect';
 
 /** MSAL's network module over node:https trusting one extra CA. */
-function networkClientTrusting(ca: string): INetworkModule {
+function networkClientTrusting(ca: string, seen: string[] = []): INetworkModule {
   const send = <T>(method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> =>
     new Promise((resolve, reject) => {
+      seen.push(`${method} ${url.split('?')[0] ?? ''}`);
       const req = request(url, { method, headers: options?.headers, ca }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -59,11 +60,15 @@ afterAll(async () => {
  * default (AAD, as in production) or plain OIDC: both work.
  */
 function msalFor(tenantId: string, protocolMode: ProtocolMode): PublicClientApplication {
+  return msalAt(idp.issuer(tenantId), protocolMode);
+}
+
+function msalAt(authority: string, protocolMode: ProtocolMode, seen?: string[]): PublicClientApplication {
   return new PublicClientApplication({
-    auth: { clientId: DEMO_CLIENT_ID, authority: idp.issuer(tenantId), knownAuthorities: [`127.0.0.1:${idp.port}`] },
+    auth: { clientId: DEMO_CLIENT_ID, authority, knownAuthorities: [`127.0.0.1:${idp.port}`] },
     system: {
       protocolMode,
-      networkClient: networkClientTrusting(idp.caCert),
+      networkClient: networkClientTrusting(idp.caCert, seen),
       loggerOptions: { logLevel: LogLevel.Error, loggerCallback: () => undefined, piiLoggingEnabled: false },
     },
   });
@@ -144,5 +149,87 @@ describe.each([ProtocolMode.AAD, ProtocolMode.OIDC])('MSAL Node PublicClientAppl
     const code = signedIn.redirect.searchParams.get('code') ?? '';
     const other = await crypto.generatePkceCodes();
     await expect(pca.acquireTokenByCode({ code, scopes: [API_SCOPE], redirectUri: REDIRECT, codeVerifier: other.verifier })).rejects.toThrow(/invalid_grant/);
+  });
+});
+
+/*
+ * The console's configuration for every tenant at once: the organizations authority, as with
+ * https://login.microsoftonline.com/organizations/v2.0. MSAL reads its discovery document (issuer
+ * template `.../{tenantid}/v2.0`: accepted, same origin as the authority), sends the user to its
+ * page, and redeems and refreshes at its token endpoint; the tokens are the user's tenant's.
+ */
+describe.each([ProtocolMode.AAD, ProtocolMode.OIDC])('MSAL Node with the organizations authority (protocol mode %s)', (mode) => {
+  const users = [
+    { who: 'Theo Tech (Demo Clinic)', tenantId: DEMO_CLINIC_TENANT_ID, oid: () => theo?.oid ?? '', email: () => theo?.email ?? '' },
+    { who: 'Sam Staff (Demo MSP)', tenantId: DEMO_MSP_TENANT_ID, oid: () => DEMO_STAFF_ADMIN.oid, email: () => DEMO_STAFF_ADMIN.email },
+  ];
+
+  it('signs a clinic user and an MSP staff user in from one application, each with their own tenant\'s tokens, and renews each silently', async () => {
+    const seen: string[] = [];
+    const pca = msalAt(idp.organizationsAuthority, mode, seen);
+    const signedIn = [];
+    for (const user of users) {
+      const pkce = await new CryptoProvider().generatePkceCodes();
+      const state = `state-orgs-${user.tenantId}`;
+      const authUrl = await pca.getAuthCodeUrl({ scopes: [API_SCOPE], redirectUri: REDIRECT, codeChallenge: pkce.challenge, codeChallengeMethod: 'S256', state, prompt: 'select_account' });
+      expect(authUrl.startsWith(`${idp.organizationsAuthority}/auth?`)).toBe(true);
+      const result = await new BrowserDriver(idp.caCert).signIn(authUrl, user.oid());
+      if (!('redirect' in result)) throw new Error(`refused: ${result.refused.status} ${result.refused.body}`);
+      const code = result.redirect.searchParams.get('code') ?? '';
+      const first = await pca.acquireTokenByCode({ code, scopes: [API_SCOPE], redirectUri: REDIRECT, codeVerifier: pkce.verifier, state }, { code, state });
+      const { payload } = await jwtVerify(first.accessToken, await tenantKeys(user.tenantId), { issuer: idp.issuer(user.tenantId), audience: `api://${DEMO_CLIENT_ID}`, algorithms: ['RS256'] });
+      expect(payload, user.who).toMatchObject({ tid: user.tenantId, oid: user.oid(), scp: 'access_as_user' });
+      expect(first.account, user.who).toMatchObject({ username: user.email(), tenantId: user.tenantId });
+      expect(first.tenantId).toBe(user.tenantId);
+      signedIn.push({ user, first });
+    }
+    expect((await pca.getAllAccounts()).map((a) => a.username).sort()).toEqual(users.map((u) => u.email()).sort());
+
+    for (const { user, first } of signedIn) {
+      const account = first.account;
+      if (!account) throw new Error('MSAL returned no account');
+      const cached = await pca.acquireTokenSilent({ account, scopes: [API_SCOPE] });
+      expect(cached.accessToken, user.who).toBe(first.accessToken);
+      const renewed = await pca.acquireTokenSilent({ account, scopes: [API_SCOPE], forceRefresh: true });
+      expect(renewed.accessToken, user.who).not.toBe(first.accessToken);
+      const again = await jwtVerify(renewed.accessToken, await tenantKeys(user.tenantId), { issuer: idp.issuer(user.tenantId), audience: `api://${DEMO_CLIENT_ID}`, algorithms: ['RS256'] });
+      expect(again.payload, user.who).toMatchObject({ tid: user.tenantId, oid: user.oid() });
+      expect(decodeJwt(renewed.idToken)).toMatchObject({ iss: idp.issuer(user.tenantId), tid: user.tenantId, oid: user.oid() });
+    }
+    // MSAL only ever talked to the organizations authority: discovery once, then its token endpoint.
+    expect(seen).toEqual([
+      `GET ${idp.organizationsAuthority}/.well-known/openid-configuration`,
+      ...Array<string>(4).fill(`POST ${idp.organizationsAuthority}/token`),
+    ]);
+  });
+
+  it('runs the console flow (acquireTokenInteractive) for an MSP staff user', async () => {
+    const pca = msalAt(idp.organizationsAuthority, mode);
+    const result = await pca.acquireTokenInteractive({
+      scopes: [API_SCOPE],
+      successTemplate: 'signed in',
+      openBrowser: async (url) => {
+        expect(url.startsWith(`${idp.organizationsAuthority}/auth?`)).toBe(true);
+        const signedIn = await new BrowserDriver(idp.caCert).signIn(url, DEMO_STAFF_ADMIN.oid);
+        if (!('redirect' in signedIn)) throw new Error(`refused: ${signedIn.refused.status}`);
+        expect(signedIn.formPost).toBe(true);
+        const target = new URL(`${signedIn.redirect.origin}${signedIn.redirect.pathname}`);
+        target.hostname = '127.0.0.1';
+        void fetch(target, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: signedIn.redirect.searchParams.toString() }).then((r) => r.text());
+      },
+    });
+    const { payload } = await jwtVerify(result.accessToken, await tenantKeys(DEMO_MSP_TENANT_ID), { issuer: idp.issuer(DEMO_MSP_TENANT_ID), audience: `api://${DEMO_CLIENT_ID}`, algorithms: ['RS256'] });
+    expect(payload).toMatchObject({ tid: DEMO_MSP_TENANT_ID, oid: DEMO_STAFF_ADMIN.oid });
+  });
+
+  it('fails cleanly when the user picked at the organizations page is in no tenant', async () => {
+    const pca = msalAt(idp.organizationsAuthority, mode);
+    const pkce = await new CryptoProvider().generatePkceCodes();
+    const authUrl = await pca.getAuthCodeUrl({ scopes: [API_SCOPE], redirectUri: REDIRECT, codeChallenge: pkce.challenge, codeChallengeMethod: 'S256' });
+    const result = await new BrowserDriver(idp.caCert).signIn(authUrl, '0a1d0000-0000-4000-8000-000000000999');
+    if (!('refused' in result)) throw new Error('an unknown user was signed in');
+    expect(result.refused.status).toBe(403);
+    expect(result.refused.body).toContain('not in any tenant');
+    await expect(pca.acquireTokenByCode({ code: 'not-a-code', scopes: [API_SCOPE], redirectUri: REDIRECT, codeVerifier: pkce.verifier })).rejects.toThrow(/invalid_grant/);
   });
 });

@@ -23,8 +23,8 @@ afterAll(async () => {
   await idp.close();
 });
 
-function accessToken(tenantId: string, oid: string): Promise<string> {
-  return accessTokenByCodeFlow(idp, { tenantId, oid, clientId: DEMO_CLIENT_ID, redirectUri: REDIRECT, scope: `openid profile offline_access api://${DEMO_CLIENT_ID}/access_as_user` });
+function accessToken(tenantId: string, oid: string, authority?: string): Promise<string> {
+  return accessTokenByCodeFlow(idp, { tenantId, oid, clientId: DEMO_CLIENT_ID, redirectUri: REDIRECT, scope: `openid profile offline_access api://${DEMO_CLIENT_ID}/access_as_user`, ...(authority ? { authority } : {}) });
 }
 
 function verifierFor(audience: string) {
@@ -42,6 +42,14 @@ describe('dev provider tokens against the server verifier', () => {
     }
     const msp = await accessToken(DEMO_MSP_TENANT_ID, DEMO_STAFF_ADMIN.oid);
     await expect(verifierFor(DEMO_CLIENT_ID).verify(msp)).resolves.toMatchObject({ tenantId: DEMO_MSP_TENANT_ID, objectId: DEMO_STAFF_ADMIN.oid });
+  });
+
+  it('accepts tokens obtained through the organizations authority as their own tenant\'s', async () => {
+    const user = DEMO_TENANTS[0]?.users[2];
+    if (!user) throw new Error('no demo user');
+    const verifier = verifierFor(`api://${DEMO_CLIENT_ID}`);
+    await expect(verifier.verify(await accessToken(DEMO_CLINIC_TENANT_ID, user.oid, idp.organizationsAuthority))).resolves.toEqual({ tenantId: DEMO_CLINIC_TENANT_ID, objectId: user.oid, name: user.name, username: user.email });
+    await expect(verifier.verify(await accessToken(DEMO_MSP_TENANT_ID, DEMO_STAFF_ADMIN.oid, idp.organizationsAuthority))).resolves.toMatchObject({ tenantId: DEMO_MSP_TENANT_ID, objectId: DEMO_STAFF_ADMIN.oid });
   });
 
   it('refuses them for another audience, and when the payload is swapped to another tenant', async () => {

@@ -11,6 +11,11 @@ import type { DevIdpTenant } from './tenants';
  */
 
 export const API_SCOPE_NAME = 'access_as_user';
+/**
+ * The authorization request parameter by which the organizations page (organizations.ts) hands
+ * the user picked there to the tenant's login step, as a single-use ticket.
+ */
+export const PICK_TICKET_PARAM = 'dev_pick';
 
 export interface TenantProviderOptions {
   tenant: DevIdpTenant;
@@ -91,6 +96,7 @@ export function createTenantProvider(opts: TenantProviderOptions): Provider {
       },
     ],
     pkce: { required: () => true },
+    extraParams: [PICK_TICKET_PARAM],
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     claims: {
       openid: ['sub'],
