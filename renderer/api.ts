@@ -7,11 +7,14 @@ import type {
   IpcRequest,
   IpcResponse,
 } from '../protocol/ipc-contract';
+import type { StepUpAction } from '../protocol/mfa';
+import { useStepUpStore, type StepUpReason } from './stores/step-up-store';
 
 /*
  * The renderer's only way out: a typed client over `window.rmm`, which the preload (Electron)
  * or bridge.js (browser host) defines with the same shape. Failed calls throw ApiError with
- * the contract's error code.
+ * the contract's error code. Channels the server guards with step-up ask for the second factor
+ * in place (the step-up dialog) and are tried once more with the proof main now holds.
  */
 
 declare global {
@@ -36,10 +39,57 @@ function bridge(): RmmBridge {
   return rmm;
 }
 
-async function call<C extends IpcChannel>(channel: C, request: IpcRequest<C>): Promise<IpcResponse<C>> {
+/** Thrown when the user closed the step-up dialog: the action was not done. */
+export class StepUpCancelled extends ApiError {
+  constructor() {
+    super('step_up_required', 'Not done: the action needs confirming with your second factor.');
+    this.name = 'StepUpCancelled';
+  }
+}
+
+/**
+ * The step-up action each guarded channel proves (docs/mfa.md). The server decides whether a
+ * call needs it (e.g. revoking one's own session or a first enrolment does not); the console
+ * only answers when asked.
+ */
+export const STEP_UP_ACTIONS: Partial<Record<IpcChannel, StepUpAction>> = {
+  'audit.export': 'audit.export',
+  'grants.create': 'grants.change',
+  'grants.revoke': 'grants.change',
+  'settings.update': 'org.security_settings',
+  'identity.update': 'org.security_settings',
+  'sessions.revoke': 'sessions.revoke_other',
+  'sessions.staffRevoke': 'sessions.revoke_other',
+  'mfa.regenerateBackupCodes': 'mfa.backup_codes',
+  'mfa.reset': 'mfa.reset',
+  'mfa.enrol': 'mfa.reenrol',
+};
+
+const STEP_UP_REASONS: Partial<Record<IpcErrorCode, StepUpReason>> = {
+  step_up_required: 'required',
+  step_up_invalid: 'invalid',
+  mfa_not_enrolled: 'not-enrolled',
+};
+
+async function invoke<C extends IpcChannel>(channel: C, request: IpcRequest<C>): Promise<IpcResponse<C>> {
   const result = await bridge().invoke(channel, request);
   if (!result.ok) throw new ApiError(result.error.code, result.error.message);
   return result.value;
+}
+
+/** One call; a guarded channel refused for want of step-up asks for it and is retried once. */
+async function call<C extends IpcChannel>(channel: C, request: IpcRequest<C>): Promise<IpcResponse<C>> {
+  const action = STEP_UP_ACTIONS[channel];
+  if (!action) return invoke(channel, request);
+  try {
+    return await invoke(channel, request);
+  } catch (error) {
+    const reason = error instanceof ApiError ? STEP_UP_REASONS[error.code] : undefined;
+    if (!reason) throw error;
+    const proved = await useStepUpStore.getState().ask(action, reason);
+    if (!proved) throw new StepUpCancelled();
+    return invoke(channel, request);
+  }
 }
 
 export const api = {
@@ -74,6 +124,27 @@ export const api = {
   auditPage: (request: IpcRequest<'audit.list'>) => call('audit.list', request),
   exportAudit: (request: IpcRequest<'audit.export'>) => call('audit.export', request),
   cancelAuditExport: (exportId: string) => call('audit.cancelExport', { exportId }),
+  authState: () => call('auth.state', {}),
+  signIn: () => call('auth.signIn', {}),
+  signOut: () => call('auth.signOut', {}),
+  activity: () => call('auth.activity', {}),
+  mySessions: () => call('sessions.mine', {}),
+  orgSessions: (orgId: string) => call('sessions.list', { orgId }),
+  revokeSession: (request: IpcRequest<'sessions.revoke'>) => call('sessions.revoke', request),
+  staffSessions: () => call('sessions.staffList', {}),
+  revokeStaffSession: (request: IpcRequest<'sessions.staffRevoke'>) => call('sessions.staffRevoke', request),
+  mfaStatus: () => call('mfa.status', {}),
+  enrolMfa: () => call('mfa.enrol', {}),
+  confirmMfa: (code: string) => call('mfa.confirm', { code }),
+  stepUp: (request: IpcRequest<'mfa.stepUp'>) => call('mfa.stepUp', request),
+  regenerateBackupCodes: () => call('mfa.regenerateBackupCodes', {}),
+  resetMfa: (orgId: string, userId: string) => call('mfa.reset', { orgId, userId }),
+  orgIdentity: (orgId: string) => call('identity.get', { orgId }),
+  updateOrgIdentity: (request: IpcRequest<'identity.update'>) => call('identity.update', request),
+  alerts: (orgId: string) => call('alerts.list', { orgId }),
+  acknowledgeAlert: (orgId: string, alertId: string) => call('alerts.acknowledge', { orgId, alertId }),
+  staffAlerts: () => call('alerts.staffList', {}),
+  acknowledgeStaffAlert: (alertId: string) => call('alerts.staffAcknowledge', { alertId }),
   on<E extends IpcEventName>(event: E, listener: (payload: IpcEventPayload<E>) => void): () => void {
     return bridge().on(event, listener);
   },

@@ -15,6 +15,8 @@ export const MUTATING_CONTROL_TEST_IDS = [
   'user-add',
   'grant-create',
   'grant-revoke',
+  // a member's second factor (grants.manage at the org root; step-up mfa.reset)
+  'mfa-reset',
   // personal workspace (scripts.write / notes.write; sharing needs workspace.share at the unit)
   'workspace-new-script',
   'workspace-new-note',
@@ -25,4 +27,10 @@ export const MUTATING_CONTROL_TEST_IDS = [
   // audit (audit.export) and org settings (org.settings)
   'audit-export',
   'settings-save',
+  // sign-in settings (org.settings), sessions (sessions.revoke; MSP admins: staff sessions),
+  // alerts (alerts.read). One's own Security screen is not here: every user may use it.
+  'identity-save',
+  'session-revoke',
+  'staff-session-revoke',
+  'alert-acknowledge',
 ] as const;

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Grant, OrgAccess, User, WorkspaceItem } from '../../protocol/access';
+import type { Alert, AlertKind } from '../../protocol/alerts';
 import type { AuditAction, AuditEntry } from '../../protocol/audit-actions';
 import type { Unit } from '../../protocol/api';
-import type { AuditExportProgress, IpcHandlerMap } from '../../protocol/ipc-contract';
+import type { OrgIdentity, Session } from '../../protocol/identity';
+import type { AuditExportProgress, AuthState, IpcChannel, IpcHandlerMap, SessionEnded } from '../../protocol/ipc-contract';
+import type { StepUpAction } from '../../protocol/mfa';
 import { ORG_SCOPED, Permission, ROLE_PERMISSIONS, type Role } from '../../protocol/permissions';
 import { ConsoleError } from '../console-error';
 import { createEventHub, type EventSink, type EventSource } from '../handlers';
@@ -14,6 +17,12 @@ import * as fixtures from './console-fixtures';
  * exports that report progress on a timer. The signed-in user holds one role at the org root of
  * fixtures.ORG_ID (or is an MSP admin); changes they are not allowed to make are refused with
  * `forbidden`, as the server would.
+ *
+ * Issue #4 (all optional, so older tests need no sign-in or second factor): the sign-in state
+ * (`auth: 'signed-out'` starts at the sign-in screen; the test finishes or fails the browser
+ * step and can lock the console as an admin's revocation would), step-up on the guarded
+ * channels until `mfa.stepUp` proves FAKE_TOTP_CODE (or a backup code) for that action, TOTP
+ * enrolment, sessions, the org's sign-in settings and alerts (`raiseAlert` pushes one live).
  */
 
 export const ME_ID = '3a3a3a3a-0000-4000-8000-000000000001';
@@ -23,6 +32,32 @@ export const JANE_GRANT_ID = '4a4a4a4a-0000-4000-8000-000000000001';
 export const MY_SCRIPT_ID = '5a5a5a5a-0000-4000-8000-000000000001';
 export const JANES_NOTE_ID = '5a5a5a5a-0000-4000-8000-000000000002';
 export const AUDIT_ENTRIES = 260;
+export const CURRENT_SESSION_ID = '6a6a6a6a-0000-4000-8000-000000000001';
+export const MY_LAPTOP_SESSION_ID = '6a6a6a6a-0000-4000-8000-000000000002';
+export const JANE_SESSION_ID = '6a6a6a6a-0000-4000-8000-000000000003';
+export const STAFF_SESSION_ID = '6a6a6a6a-0000-4000-8000-000000000004';
+export const OPEN_ALERT_ID = '7a7a7a7a-0000-4000-8000-000000000001';
+/** The one TOTP code the fake accepts (a real server takes the current one of 30 s steps). */
+export const FAKE_TOTP_CODE = '246810';
+export const FAKE_TOTP_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+/** A 1×1 PNG: the fake's "QR code". */
+const FAKE_QR = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+/** Wrong codes before step-up locks (the server's limit is of the same kind). */
+const MFA_ATTEMPTS = 5;
+
+/** Which step-up action each guarded channel needs (docs/mfa.md; renderer/api.ts has the same map). */
+const STEP_UP: Partial<Record<IpcChannel, StepUpAction>> = {
+  'audit.export': 'audit.export',
+  'grants.create': 'grants.change',
+  'grants.revoke': 'grants.change',
+  'settings.update': 'org.security_settings',
+  'identity.update': 'org.security_settings',
+  'sessions.revoke': 'sessions.revoke_other',
+  'sessions.staffRevoke': 'sessions.revoke_other',
+  'mfa.regenerateBackupCodes': 'mfa.backup_codes',
+  'mfa.reset': 'mfa.reset',
+  'mfa.enrol': 'mfa.reenrol',
+};
 
 const at = '2025-11-20T09:30:00.000Z';
 
@@ -36,12 +71,37 @@ export interface FakeConsoleBackend {
   units: Unit[];
   grants: Grant[];
   audit: AuditEntry[];
+  /** Every channel called, in order (reads too), e.g. to count `auth.activity`. */
+  calls: IpcChannel[];
+  /** Step-up actions proved with `mfa.stepUp`, in order. */
+  stepUps: StepUpAction[];
+  sessions: Session[];
+  alerts: Alert[];
+  auth: FakeAuth;
+  /** A new alert in the open org (or about MSP staff with orgId null), pushed as `alert.raised`. */
+  raiseAlert(message: string, options?: { kind?: AlertKind; orgId?: string | null }): Alert;
+}
+
+export interface FakeAuth {
+  current(): AuthState;
+  /** The browser step of a pending `auth.signIn` succeeded: signed in (as the same account). */
+  finishSignIn(): void;
+  /** The browser step failed with this error (e.g. tenant_not_registered). */
+  failSignIn(code: string, message: string): void;
+  /** The server ended the session (an admin's revocation, a timeout): the console locks. */
+  lock(ended: Omit<SessionEnded, 'at'> & { at?: string }): void;
 }
 
 export interface FakeBackendOptions {
   role: Role;
   /** Delay between export progress events (entries go out 20 at a time). */
   exportStepMs?: number;
+  /** 'api-token' (default): always signed in, never locks. Otherwise Azure AD sign-in, starting so. */
+  auth?: 'api-token' | 'signed-out' | 'signed-in';
+  /** The guarded channels need step-up (default false). */
+  stepUp?: boolean;
+  /** The user has an authenticator app set up (default true). */
+  mfaEnrolled?: boolean;
 }
 
 function user(id: string, displayName: string, email: string, orgId: string | null, platformAdmin = false): User {
@@ -104,11 +164,23 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
   const stepMs = options.exportStepMs ?? 150;
 
   const access = (orgId: string): OrgAccess => accessFor(options.role, orgId, units.filter((u) => u.orgId === orgId));
-  /** Refuses a change the user's role does not allow at this unit (null: org level), like the server. */
-  const require = (channel: string, permission: Permission, unitId: string | null): void => {
+  const stepUps: StepUpAction[] = [];
+  /** Proofs main would hold: one per action, used up by the next guarded call. */
+  const proofs = new Set<StepUpAction>();
+  const mfa = { enrolled: options.mfaEnrolled ?? true, enrolledAt: options.mfaEnrolled === false ? null : at, pending: false, backupCodes: backupCodeSet(), failures: 0, lockedUntil: null as string | null };
+  /** Refuses a call without a fresh proof for its action, as the server's step-up does. */
+  const stepUp = (channel: IpcChannel): void => {
+    const action = STEP_UP[channel];
+    if (!options.stepUp || !action) return;
+    if (!mfa.enrolled) throw new ConsoleError('mfa_not_enrolled', 'Set up an authenticator app first');
+    if (!proofs.delete(action)) throw new ConsoleError('step_up_required', `This needs a fresh second factor (${action})`);
+  };
+  /** Refuses a change the user's role does not allow at this unit (null: org level) or without step-up, like the server. */
+  const require = (channel: IpcChannel, permission: Permission, unitId: string | null): void => {
     const held = access(fixtures.ORG_ID);
     const ok = unitId === null ? held.org.includes(permission) : (held.units[unitId] ?? []).includes(permission);
     if (!ok) throw new ConsoleError('forbidden', `You need the ${permission} permission`);
+    stepUp(channel);
     changes.push(channel);
   };
   const record = (action: AuditAction, target: { type: string; id: string }, details: Record<string, unknown> = {}): void => {
@@ -124,7 +196,7 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
     if (!item) throw new ConsoleError('not_found', 'No such item');
     return item;
   };
-  const setReadOnly = (unitId: string, readOnly: boolean, channel: string): Unit => {
+  const setReadOnly = (unitId: string, readOnly: boolean, channel: IpcChannel): Unit => {
     require(channel, 'units.activate', unitId);
     const unit = findUnit(unitId);
     unit.readOnly = readOnly;
@@ -145,6 +217,97 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
     };
     send('running');
     setTimeout(step, stepMs);
+  };
+
+  // Sign-in state, sessions, the org's sign-in settings and alerts (issue #4).
+  const account = { tenantId: '8c3f5e1a-0000-4000-8000-00000000c1a1', objectId: ME_ID, username: me.email, name: me.displayName };
+  const myOrg = me.orgId;
+  const now = (): string => new Date().toISOString();
+  const session = (id: string, who: User, userAgent: string, ip: string, orgId: string | null): Session => ({
+    id, orgId, userId: who.id, userName: who.displayName, createdAt: at, lastActivityAt: now(), userAgent, ip, endedAt: null, endedBy: null, endReason: null, current: id === CURRENT_SESSION_ID,
+  });
+  const sam = user('3a3a3a3a-0000-4000-8000-000000000009', 'Sam Staff', 'sam@msp.example', null);
+  const sessions: Session[] = [
+    session(CURRENT_SESSION_ID, me, 'rmm-console/0.1.0 (browser host; Chromium)', '10.0.0.21', myOrg),
+    session(MY_LAPTOP_SESSION_ID, me, 'rmm-console/0.1.0 (Electron; Windows 11)', '10.0.0.57', myOrg),
+    session(JANE_SESSION_ID, users[1] ?? me, 'rmm-console/0.1.0 (Electron; macOS 15)', '10.20.0.14', fixtures.ORG_ID),
+    session(STAFF_SESSION_ID, sam, 'rmm-console/0.1.0 (Electron; Ubuntu 24.04)', '10.0.0.88', null),
+  ];
+  const signedIn = (): AuthState => ({
+    mode: 'sign-in', state: 'signed-in', account, ended: null, signInUrl: null, error: null,
+    session: { sessionId: CURRENT_SESSION_ID, userId: ME_ID, orgId: myOrg, idleMinutes: 15, times: { idleExpiresAt: new Date(Date.now() + 15 * 60_000).toISOString(), absoluteExpiresAt: new Date(Date.now() + 8 * 3600_000).toISOString(), idleRemainingSeconds: 900, absoluteRemainingSeconds: 28_800 } },
+  });
+  const signedOut: AuthState = { mode: 'sign-in', state: 'signed-out', account: null, session: null, ended: null, signInUrl: null, error: null };
+  let authState: AuthState =
+    options.auth === undefined || options.auth === 'api-token'
+      ? { mode: 'api-token', state: 'signed-in', account: null, session: null, ended: null, signInUrl: null, error: null }
+      : options.auth === 'signed-in' ? signedIn() : signedOut;
+  let pendingSignIn: { resolve: (state: AuthState) => void } | null = null;
+  const setAuth = (next: AuthState): AuthState => {
+    authState = next;
+    events.emit('auth.state', next);
+    return next;
+  };
+  /** Only a live session's calls go through; a locked console is refused as the server would. */
+  const live = (): void => {
+    if (authState.state !== 'signed-in') throw new ConsoleError('unauthenticated', 'Sign in first');
+  };
+  const auth: FakeAuth = {
+    current: () => authState,
+    finishSignIn() {
+      const next = setAuth(signedIn());
+      pendingSignIn?.resolve(next);
+      pendingSignIn = null;
+    },
+    failSignIn(code, message) {
+      const next = setAuth({ ...authState, state: authState.ended ? 'locked' : 'signed-out', signInUrl: null, error: { code, message } });
+      pendingSignIn?.resolve(next);
+      pendingSignIn = null;
+    },
+    lock(ended) {
+      const current = sessions.find((s) => s.id === CURRENT_SESSION_ID);
+      if (current) Object.assign(current, { endedAt: now(), endReason: ended.reason, endedBy: ended.by?.userId ?? null });
+      setAuth({ ...authState, state: 'locked', session: null, signInUrl: null, error: null, ended: { ...ended, at: ended.at ?? now() } });
+    },
+  };
+  let identity: OrgIdentity = { azureTenantId: account.tenantId, defaultRole: 'viewer', sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 };
+  const alerts: Alert[] = [
+    { id: OPEN_ALERT_ID, orgId: fixtures.ORG_ID, kind: 'mfa.locked', createdAt: at, subject: { userId: PAT_ID, name: 'Pat Newhire' }, message: 'Pat Newhire entered wrong codes too often: step-up locked for 15 minutes', acknowledgedAt: null, acknowledgedBy: null },
+  ];
+  const raiseAlert = (message: string, opts: { kind?: AlertKind; orgId?: string | null } = {}): Alert => {
+    const alert: Alert = { id: randomUUID(), orgId: opts.orgId === undefined ? fixtures.ORG_ID : opts.orgId, kind: opts.kind ?? 'mfa.backup_code_used', createdAt: now(), subject: { userId: JANE_ID, name: 'Jane Tech' }, message, acknowledgedAt: null, acknowledgedBy: null };
+    alerts.push(alert);
+    events.emit('alert.raised', alert);
+    return alert;
+  };
+  const mayReadAlerts = options.role === 'admin' || options.role === 'tenant_admin';
+  const findAlert = (alertId: string, orgId: string | null): Alert => {
+    const alert = alerts.find((a) => a.id === alertId && a.orgId === orgId);
+    if (!alert) throw new ConsoleError('not_found', 'No such alert');
+    return alert;
+  };
+  const acknowledge = (alert: Alert, channel: IpcChannel): Alert => {
+    if (!mayReadAlerts) throw new ConsoleError('forbidden', 'You need the alerts.read permission');
+    changes.push(channel);
+    if (alert.acknowledgedAt === null) Object.assign(alert, { acknowledgedAt: now(), acknowledgedBy: { userId: ME_ID, name: me.displayName } });
+    return { ...alert };
+  };
+  const revokeSession = (sessionId: string, reason: string, orgId: string | null, channel: IpcChannel): { id: string; endedAt: string } => {
+    const target = sessions.find((s) => s.id === sessionId && s.orgId === orgId);
+    if (!target) throw new ConsoleError('not_found', 'No such session');
+    if (target.userId !== ME_ID) stepUp(channel);
+    if (target.endedAt) throw new ConsoleError('conflict', 'That session has already ended');
+    changes.push(channel);
+    Object.assign(target, { endedAt: now(), endedBy: ME_ID, endReason: reason });
+    if (target.id === CURRENT_SESSION_ID && authState.mode === 'sign-in') {
+      setTimeout(() => auth.lock({ kind: 'revoked', reason, by: { userId: ME_ID, name: me.displayName } }), 0);
+    }
+    return { id: target.id, endedAt: target.endedAt ?? now() };
+  };
+  const openSessions = (filter: (s: Session) => boolean): { sessions: Session[] } => ({ sessions: sessions.filter((s) => s.endedAt === null && filter(s)).map((s) => ({ ...s })) });
+  const newBackupCodes = (): string[] => {
+    mfa.backupCodes = backupCodeSet();
+    return [...mfa.backupCodes].map(printedBackupCode);
   };
 
   const handlers: IpcHandlerMap = {
@@ -275,7 +438,123 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
       if (entry) entry.cancelled = true;
       return { exportId, cancelled: entry !== undefined };
     },
+
+    'auth.state': async () => authState,
+    'auth.signIn': async () => {
+      if (authState.mode === 'api-token') return authState;
+      if (pendingSignIn) throw new ConsoleError('conflict', 'A sign-in is already under way');
+      const done = new Promise<AuthState>((resolve) => {
+        pendingSignIn = { resolve };
+      });
+      setAuth({ ...authState, state: 'signing-in', signInUrl: `https://127.0.0.1:9/${account.tenantId}/oauth2/v2.0/authorize?client_id=fake&state=${randomUUID()}`, error: null });
+      return done;
+    },
+    'auth.signOut': async () => (authState.mode === 'api-token' ? authState : setAuth(signedOut)),
+    'auth.activity': async () => ({ idleExpiresAt: authState.mode === 'api-token' ? null : new Date(Date.now() + 15 * 60_000).toISOString() }),
+
+    'sessions.mine': async () => {
+      live();
+      return openSessions((s) => s.userId === ME_ID);
+    },
+    'sessions.list': async ({ orgId }) => {
+      if (!access(orgId).org.includes('sessions.read')) throw new ConsoleError('forbidden', 'You need the sessions.read permission');
+      return openSessions((s) => s.orgId === orgId);
+    },
+    'sessions.revoke': async ({ orgId, sessionId, reason }) => {
+      if (!access(orgId).org.includes('sessions.revoke')) throw new ConsoleError('forbidden', 'You need the sessions.revoke permission');
+      return revokeSession(sessionId, reason, orgId, 'sessions.revoke');
+    },
+    'sessions.staffList': async () => {
+      if (options.role !== 'admin') throw new ConsoleError('forbidden', 'MSP admins only');
+      return openSessions((s) => s.orgId === null);
+    },
+    'sessions.staffRevoke': async ({ sessionId, reason }) => {
+      if (options.role !== 'admin') throw new ConsoleError('forbidden', 'MSP admins only');
+      return revokeSession(sessionId, reason, null, 'sessions.staffRevoke');
+    },
+
+    'mfa.status': async () => ({ enrolled: mfa.enrolled, enrolledAt: mfa.enrolledAt, pending: mfa.pending, backupCodesRemaining: mfa.enrolled ? mfa.backupCodes.size : 0, lockedUntil: mfa.lockedUntil }),
+    'mfa.enrol': async () => {
+      if (mfa.enrolled) stepUp('mfa.enrol');
+      mfa.pending = true;
+      return { secret: FAKE_TOTP_SECRET, otpauthUri: `otpauth://totp/RMM:${encodeURIComponent(me.email)}?secret=${FAKE_TOTP_SECRET}&issuer=RMM`, qrCodeDataUrl: FAKE_QR };
+    },
+    'mfa.confirm': async ({ code }) => {
+      if (!mfa.pending) throw new ConsoleError('conflict', 'Start enrolment first');
+      if (code !== FAKE_TOTP_CODE) throw new ConsoleError('mfa_code_invalid', 'That code is not valid');
+      Object.assign(mfa, { enrolled: true, enrolledAt: now(), pending: false });
+      return { backupCodes: newBackupCodes() };
+    },
+    'mfa.stepUp': async ({ action, code, backupCode }) => {
+      if (!mfa.enrolled) throw new ConsoleError('mfa_not_enrolled', 'Set up an authenticator app first');
+      if (mfa.lockedUntil !== null && mfa.lockedUntil > now()) throw new ConsoleError('mfa_locked', `Locked until ${mfa.lockedUntil}`);
+      const backup = backupCode?.replace(/[\s-]/g, '').toUpperCase();
+      const ok = code !== undefined ? code === FAKE_TOTP_CODE : backup !== undefined && mfa.backupCodes.delete(backup);
+      if (!ok) {
+        mfa.failures += 1;
+        if (mfa.failures >= MFA_ATTEMPTS) {
+          mfa.lockedUntil = new Date(Date.now() + 15 * 60_000).toISOString();
+          throw new ConsoleError('mfa_locked', `Locked until ${mfa.lockedUntil}`);
+        }
+        throw new ConsoleError('mfa_code_invalid', 'That code is not valid');
+      }
+      mfa.failures = 0;
+      if (backup !== undefined) raiseAlert(`${me.displayName} used a backup code (${mfa.backupCodes.size} left)`, { orgId: myOrg });
+      proofs.add(action);
+      stepUps.push(action);
+      return { action, expiresAt: new Date(Date.now() + 5 * 60_000).toISOString() };
+    },
+    'mfa.regenerateBackupCodes': async () => {
+      if (!mfa.enrolled) throw new ConsoleError('mfa_not_enrolled', 'Set up an authenticator app first');
+      stepUp('mfa.regenerateBackupCodes');
+      return { backupCodes: newBackupCodes() };
+    },
+    'mfa.reset': async ({ userId }) => {
+      if (userId === ME_ID) throw new ConsoleError('conflict', 'Reset your own MFA by enrolling again');
+      require('mfa.reset', 'grants.manage', null);
+      return { userId, hadMfa: true };
+    },
+
+    'identity.get': async () => identity,
+    'identity.update': async (next) => {
+      require('identity.update', 'org.settings', null);
+      identity = { azureTenantId: next.azureTenantId, defaultRole: next.defaultRole, sessionIdleMinutes: next.sessionIdleMinutes, sessionAbsoluteMinutes: next.sessionAbsoluteMinutes };
+      return identity;
+    },
+
+    'alerts.list': async ({ orgId, open }) => {
+      if (!mayReadAlerts) throw new ConsoleError('forbidden', 'You need the alerts.read permission');
+      return { alerts: alerts.filter((a) => a.orgId === orgId && (!open || a.acknowledgedAt === null)).reverse() };
+    },
+    'alerts.acknowledge': async ({ orgId, alertId }) => acknowledge(findAlert(alertId, orgId), 'alerts.acknowledge'),
+    'alerts.staffList': async ({ open }) => {
+      if (options.role !== 'admin') throw new ConsoleError('forbidden', 'MSP admins only');
+      return { alerts: alerts.filter((a) => a.orgId === null && (!open || a.acknowledgedAt === null)).reverse() };
+    },
+    'alerts.staffAcknowledge': async ({ alertId }) => acknowledge(findAlert(alertId, null), 'alerts.staffAcknowledge'),
   };
 
-  return { handlers, events, changes, entered, units, grants, audit };
+  const calls: IpcChannel[] = [];
+  const recorded = Object.fromEntries(
+    (Object.keys(handlers) as IpcChannel[]).map((channel) => [
+      channel,
+      (request: never) => {
+        calls.push(channel);
+        return (handlers[channel] as (request: never) => Promise<unknown>)(request);
+      },
+    ]),
+  ) as IpcHandlerMap;
+
+  return { handlers: recorded, events, changes, entered, units, grants, audit, calls, stepUps, sessions, alerts, auth, raiseAlert };
+}
+
+/** Ten codes as printed (`ABCDE-FGHJK`), kept without the dash. */
+function backupCodeSet(): Set<string> {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  return new Set(Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j) => alphabet[(i * 7 + j * 13 + 3) % alphabet.length]).join('')));
+}
+
+/** How a backup code is shown: two groups of five. */
+export function printedBackupCode(code: string): string {
+  return `${code.slice(0, 5)}-${code.slice(5)}`;
 }

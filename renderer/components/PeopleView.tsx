@@ -2,9 +2,10 @@ import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import type { Grant, User } from '../../protocol/access';
 import type { Unit } from '../../protocol/api';
 import type { GrantRole } from '../../protocol/permissions';
-import { errorMessage } from '../api';
+import { api, errorMessage } from '../api';
 import { canAnywhere, canAt, unitsWhere } from '../permissions';
 import { useAccessStore } from '../stores/access-store';
+import { useIdentityStore } from '../stores/identity-store';
 import { useOrgStore } from '../stores/org-store';
 import { usePeopleStore } from '../stores/people-store';
 import { ActionMessageLine, useAction } from './use-action';
@@ -30,6 +31,7 @@ export function PeopleView() {
   const error = usePeopleStore((s) => s.error);
   const load = usePeopleStore((s) => s.load);
   const revoke = usePeopleStore((s) => s.revoke);
+  const myId = useIdentityStore((s) => s.user?.id);
   const [actionError, setActionError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -68,6 +70,7 @@ export function PeopleView() {
             <th scope="col">Email</th>
             <th scope="col">Kind</th>
             <th scope="col">Grants</th>
+            <th scope="col">MFA</th>
           </tr>
         </thead>
         <tbody>
@@ -100,6 +103,7 @@ export function PeopleView() {
                   {(grantsByUser.get(user.id) ?? []).length === 0 && <li className="muted">no grants</li>}
                 </ul>
               </td>
+              <td>{canAt(access, 'grants.manage', null) && user.orgId === orgId && user.id !== myId && <MfaReset orgId={orgId} user={user} />}</td>
             </tr>
           ))}
         </tbody>
@@ -208,5 +212,36 @@ function GrantForm({ users, scopes }: { users: User[]; scopes: Array<{ value: st
       </button>
       <ActionMessageLine message={message} testId="grant-message" />
     </form>
+  );
+}
+
+/** An admin's reset of a member's second factor (they enrol again); asks to be sure, then for step-up. */
+function MfaReset({ orgId, user }: { orgId: string; user: User }) {
+  const [asking, setAsking] = useState(false);
+  const { busy, message, run } = useAction();
+  const reset = async (): Promise<void> => {
+    const ok = await run(() => api.resetMfa(orgId, user.id), (result) =>
+      result.hadMfa ? `${user.displayName} sets up MFA again at the next step-up.` : `${user.displayName} had no MFA set up.`,
+    );
+    if (ok) setAsking(false);
+  };
+  return (
+    <div className="mfa-reset">
+      {!asking ? (
+        <button type="button" className="button small quiet" data-testid="mfa-reset" data-mutates="true" aria-label={`Reset MFA of ${user.displayName}`} onClick={() => setAsking(true)}>
+          Reset MFA
+        </button>
+      ) : (
+        <span className="row-actions" role="group" aria-label={`Reset MFA of ${user.displayName}?`}>
+          <button type="button" className="button small danger" data-testid="mfa-reset-confirm" disabled={busy} onClick={() => void reset()}>
+            Reset {user.displayName}&apos;s MFA
+          </button>
+          <button type="button" className="button small quiet" onClick={() => setAsking(false)}>
+            Cancel
+          </button>
+        </span>
+      )}
+      <ActionMessageLine message={message} testId="mfa-reset-message" />
+    </div>
   );
 }

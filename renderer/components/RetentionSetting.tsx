@@ -1,17 +1,18 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, errorMessage } from '../api';
+import { api } from '../api';
 import { canAt } from '../permissions';
 import { useAccessStore } from '../stores/access-store';
+import { ActionMessageLine, useAction } from './use-action';
 
 /** Minimum the server accepts: six years, the HIPAA documentation period. */
 const MIN_RETENTION_DAYS = 2192;
 
-/** How long the org keeps audit entries; only holders of org.settings may change it. */
+/** How long the org keeps audit entries; only holders of org.settings may change it (with step-up). */
 export function RetentionSetting({ orgId }: { orgId: string }) {
   const access = useAccessStore((s) => s.access);
   const [days, setDays] = useState<number | null>(null);
   const [draft, setDraft] = useState('');
-  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
+  const { busy, message, run } = useAction();
   const editable = canAt(access, 'org.settings', null);
 
   useEffect(() => {
@@ -32,14 +33,10 @@ export function RetentionSetting({ orgId }: { orgId: string }) {
 
   const save = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
-    setMessage(null);
-    try {
-      const settings = await api.updateSettings({ orgId, auditRetentionDays: Number(draft) });
+    await run(() => api.updateSettings({ orgId, auditRetentionDays: Number(draft) }), (settings) => {
       setDays(settings.auditRetentionDays);
-      setMessage({ error: false, text: 'Saved.' });
-    } catch (err) {
-      setMessage({ error: true, text: errorMessage(err) });
-    }
+      return 'Saved.';
+    });
   };
 
   if (days === null) return null;
@@ -56,10 +53,10 @@ export function RetentionSetting({ orgId }: { orgId: string }) {
         <span>Keep entries (days)</span>
         <input type="number" min={MIN_RETENTION_DAYS} max={36500} data-testid="settings-retention" value={draft} onChange={(e) => setDraft(e.target.value)} />
       </label>
-      <button type="submit" className="button small" data-testid="settings-save" data-mutates="true" disabled={Number(draft) === days}>
+      <button type="submit" className="button small" data-testid="settings-save" data-mutates="true" disabled={busy || Number(draft) === days}>
         Save
       </button>
-      {message && <span className={message.error ? 'error-text' : 'muted'} role={message.error ? 'alert' : 'status'}>{message.text}</span>}
+      <ActionMessageLine message={message} testId="settings-message" />
     </form>
   );
 }

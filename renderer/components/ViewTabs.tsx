@@ -1,4 +1,4 @@
-import { canAnywhere, canAt } from '../permissions';
+import { canAnywhere, canAt, canReadAlerts } from '../permissions';
 import { useAccessStore } from '../stores/access-store';
 import { useOrgStore } from '../stores/org-store';
 import { useViewStore, type ConsoleView } from '../stores/view-store';
@@ -9,17 +9,25 @@ const VIEWS: Array<{ view: ConsoleView; label: string }> = [
   { view: 'people', label: 'Users & grants' },
   { view: 'workspace', label: 'Workspace' },
   { view: 'audit', label: 'Audit log' },
+  { view: 'sessions', label: 'Sessions' },
+  { view: 'identity', label: 'Sign-in settings' },
+  { view: 'alerts', label: 'Alerts' },
+  { view: 'security', label: 'Security' },
 ];
 
 /**
  * Screens the signed-in user may open in this org: people needs users.read (org level) or
- * grants.manage on some unit (a unit's tenant admin), the audit log needs audit.read.
+ * grants.manage on some unit (a unit's tenant admin), the audit log needs audit.read, the org's
+ * sign-in settings org.settings (as the retention setting), alerts alerts.read. Everyone has
+ * Sessions (their own at least) and Security (their own second factor).
  */
 export function useAvailableViews(): ConsoleView[] {
   const access = useAccessStore((s) => s.access);
   return VIEWS.map((v) => v.view).filter((view) => {
     if (view === 'people') return canAt(access, 'users.read', null) || canAnywhere(access, 'grants.manage');
     if (view === 'audit') return canAt(access, 'audit.read', null);
+    if (view === 'identity') return canAt(access, 'org.settings', null);
+    if (view === 'alerts') return canReadAlerts(access);
     return true;
   });
 }

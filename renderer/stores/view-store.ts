@@ -2,7 +2,7 @@ import { create } from 'zustand';
 
 /* Which screen of the open org the main area shows. */
 
-export type ConsoleView = 'agents' | 'units' | 'people' | 'workspace' | 'audit';
+export type ConsoleView = 'agents' | 'units' | 'people' | 'workspace' | 'audit' | 'sessions' | 'security' | 'identity' | 'alerts';
 
 interface ViewState {
   view: ConsoleView;

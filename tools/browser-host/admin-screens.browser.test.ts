@@ -184,6 +184,13 @@ describe.skipIf(skipReason !== undefined)('access, workspace and audit screens i
     await expect.poll(() => backend.entered.length).toBe(3);
     await expect.poll(() => page.getByTestId('unit-item').count()).toBe(4);
 
+    // Sessions (org and staff, with revoke), the org's sign-in settings, alerts (issue #4).
+    for (const [tab, control] of [['view-sessions', 'staff-session-revoke'], ['view-identity', 'identity-save'], ['view-alerts', 'alert-acknowledge']] as const) {
+      await page.getByTestId(tab).click();
+      await page.getByTestId(control).first().waitFor();
+      await collect();
+    }
+
     // Every listed control was on screen at some point: the list the viewer test scans is real.
     expect([...seen].sort()).toEqual([...MUTATING_CONTROL_TEST_IDS].sort());
     mkdirSync('test-results', { recursive: true });
