@@ -175,7 +175,8 @@ describe('the organizations authority', () => {
   });
 
   it('refuses another application or a non-loopback redirect URI before showing the page', async () => {
-    for (const extra of [{ client_id: '00000000-0000-4000-8000-000000000000' }, { redirect_uri: 'https://evil.test/cb' }]) {
+    const requests: Record<string, string>[] = [{ client_id: '00000000-0000-4000-8000-000000000000' }, { redirect_uri: 'https://evil.test/cb' }];
+    for (const extra of requests) {
       const res = await new BrowserDriver(idp.caCert).fetch(authorizeUrl(pkcePair().challenge, extra));
       expect(res.status, JSON.stringify(extra)).toBe(400);
       expect(res.headers.location).toBeUndefined();
