@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generate } from 'selfsigned';
 import type { IpcEventEnvelope } from '../protocol/ipc-contract';
+import type { FeedEvent } from './console-feed';
 import { createConsoleServices, type ConsoleServices } from './console-services';
 import { staticBearerToken } from './credentials';
 import { dispatchIpc } from './ipc-dispatch';
@@ -173,5 +175,49 @@ describe('live feed over /ws/console', () => {
     expect(states.find((s) => s.state === 'offline')?.detail).toMatch(/refused the credential; retrying in/);
     await console.stop();
     expect(console.feed.state()).toEqual({ state: 'offline', detail: 'stopped' });
+  });
+
+  it('forwards alerts, and stops for good when the server ends the session (message, or the 4001 close alone)', async () => {
+    const first = services(pinned());
+    const events: IpcEventEnvelope[] = [];
+    const feedEvents: FeedEvent[] = [];
+    first.events.subscribe((envelope) => events.push(envelope));
+    first.feed.on((event) => feedEvents.push(event));
+    first.start();
+    await vi.waitFor(() => expect(first.feed.state().state).toBe('online'));
+
+    const alert = {
+      id: randomUUID(),
+      orgId: fixtures.ORG_ID,
+      kind: 'mfa.backup_code_used' as const,
+      createdAt: new Date().toISOString(),
+      subject: { userId: randomUUID(), name: 'Dana Tech' },
+      message: 'Dana Tech used a backup code (7 left)',
+      acknowledgedAt: null,
+      acknowledgedBy: null,
+    };
+    server.push({ type: 'alert', alert });
+    await vi.waitFor(() => expect(events).toContainEqual({ event: 'alert.raised', payload: alert }));
+
+    const by = { userId: randomUUID(), name: 'Ada Admin' };
+    server.push({ type: 'session.ended', kind: 'revoked', reason: 'Laptop reported stolen', by });
+    await vi.waitFor(() => expect(feedEvents).toContainEqual({ type: 'session.ended', ended: { kind: 'revoked', reason: 'Laptop reported stolen', by } }));
+    server.closeConsoles(4001, 'session ended');
+    await vi.waitFor(() => expect(first.feed.state()).toEqual({ state: 'offline', detail: 'session ended' }));
+    const connections = server.wsConnections;
+    await new Promise((resolve) => setTimeout(resolve, 300)); // backoff here is 20-100 ms: a reconnect would have happened
+    expect(server.wsConnections).toBe(connections);
+    expect(feedEvents.filter((e) => e.type === 'session.ended')).toHaveLength(1);
+    // The session's end is the auth controller's to tell (auth.state); it is no IPC event of its own.
+    expect(events.map((e) => e.event)).not.toContain('session.ended');
+
+    const second = services(pinned());
+    const secondEvents: FeedEvent[] = [];
+    second.feed.on((event) => secondEvents.push(event));
+    second.start();
+    await vi.waitFor(() => expect(second.feed.state().state).toBe('online'));
+    server.closeConsoles(4001, 'session ended');
+    await vi.waitFor(() => expect(secondEvents).toContainEqual({ type: 'session.ended', ended: { kind: 'revoked', reason: 'The server ended this session', by: null } }));
+    expect(second.feed.state()).toEqual({ state: 'offline', detail: 'session ended' });
   });
 });

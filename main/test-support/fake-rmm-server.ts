@@ -18,12 +18,14 @@ export interface FakeRmmServer {
   url: URL;
   certPem: string;
   fingerprint: string;
-  /** Every REST request and the Authorization header it carried. */
-  requests: Array<{ path: string; authorization: string | undefined }>;
+  /** Every REST request, the Authorization header it carried, and its X-Step-Up proof if any. */
+  requests: Array<{ path: string; authorization: string | undefined; stepUp?: string }>;
   /** Every parsed message consoles sent on /ws/console. */
   consoleMessages: ConsoleToServer[];
   wsConnections: number;
   push(message: ServerToConsole): void;
+  /** Closes every console socket with this code, as the server does after `session.ended` (4001). */
+  closeConsoles(code: number, reason: string): void;
   /** Drops every console socket, as a server restart would. */
   dropConsoles(): void;
   close(): Promise<void>;
@@ -53,7 +55,8 @@ export async function startFakeRmmServer(routes: FakeRoutes = {}): Promise<FakeR
 
   const server = https.createServer({ key: pems.private, cert: pems.cert, minVersion: 'TLSv1.2' }, (req, res) => {
     const path = req.url ?? '/';
-    requests.push({ path, authorization: req.headers.authorization });
+    const stepUp = req.headers['x-step-up'];
+    requests.push({ path, authorization: req.headers.authorization, ...(typeof stepUp === 'string' ? { stepUp } : {}) });
     if (req.headers.authorization !== `Bearer ${OPERATOR_TOKEN}`) {
       return json(res, 401, { error: { code: 'unauthenticated', message: 'bad token' } });
     }
@@ -103,6 +106,9 @@ export async function startFakeRmmServer(routes: FakeRoutes = {}): Promise<FakeR
     },
     dropConsoles() {
       for (const client of wss.clients) client.terminate();
+    },
+    closeConsoles(code, reason) {
+      for (const client of wss.clients) client.close(code, reason);
     },
     async close() {
       for (const client of wss.clients) client.terminate();
