@@ -6,6 +6,9 @@ import { AuditEntry } from '../protocol/audit-actions';
 import type { AuditExportProgress, IpcChannel, IpcRequest, IpcResponse, IpcResult } from '../protocol/ipc-contract';
 import { databaseKinds } from '../tools/testing/postgres';
 import { getTestServer, type TestServer } from '../server/test-support';
+import { totpCode } from '../server/mfa/testing';
+import { TOTP_PERIOD_SECONDS } from '../server/mfa/totp';
+import type { StepUpAction } from '../protocol/mfa';
 import { createConsoleServicesFromFiles, type ConsoleServices } from './console-services';
 import { dispatchIpc } from './ipc-dispatch';
 
@@ -13,7 +16,9 @@ import { dispatchIpc } from './ipc-dispatch';
  * The console's handler map against a real server (in-process, PGlite and PostgreSQL): sign-in
  * with any user's token file, entering an org, the unit tree, members and grants, settings,
  * the personal workspace and the audit log (pages and a real streamed export). What a role may
- * not do comes back as the server's `forbidden`.
+ * not do comes back as the server's `forbidden`. Sensitive changes need a step-up: the admin
+ * enrols TOTP through the console (`mfa.enrol`, a first code from the secret, `mfa.confirm`) and
+ * proves it (`mfa.stepUp`) before each, as the console's step-up dialog does.
  */
 
 describe.each(databaseKinds())('console handlers against the server on %s', (kind) => {
@@ -57,6 +62,31 @@ describe.each(databaseKinds())('console handlers against the server on %s', (kin
     return result.ok ? 'allowed' : result.error.code;
   };
 
+  /** The admin's backup codes from enrolling (one per step-up: a TOTP code works once per 30 s step). */
+  const backupCodes: string[] = [];
+  async function enrolAdmin(): Promise<void> {
+    expect(await value('admin', 'mfa.status', {})).toMatchObject({ enrolled: false, pending: false });
+    const started = await value('admin', 'mfa.enrol', {});
+    expect(started.otpauthUri).toContain(started.secret);
+    expect(await value('admin', 'mfa.status', {})).toMatchObject({ enrolled: false, pending: true });
+    expect(await refusal('admin', 'mfa.confirm', { code: '000000' })).toBe('mfa_code_invalid');
+    const now = t.server.context.clock.now();
+    const { backupCodes: codes } = await value('admin', 'mfa.confirm', { code: await totpCode(started.secret, now) });
+    expect(codes).toHaveLength(10);
+    backupCodes.push(...codes);
+    expect(await value('admin', 'mfa.status', {})).toMatchObject({ enrolled: true, backupCodesRemaining: 10 });
+    // The next time step's code is a valid second factor (±1 step) and not a replay of the first.
+    const next = await totpCode(started.secret, new Date(now.getTime() + TOTP_PERIOD_SECONDS * 1000));
+    expect(await value('admin', 'mfa.stepUp', { action: 'grants.change', code: next })).toEqual({ action: 'grants.change', expiresAt: expect.any(String) });
+    expect(await refusal('admin', 'mfa.stepUp', { action: 'grants.change', code: next })).toBe('mfa_code_invalid');
+  }
+  /** What the console does after a step_up_required: prove the factor for that action. */
+  async function stepUp(action: StepUpAction): Promise<void> {
+    const backupCode = backupCodes.pop();
+    if (!backupCode) throw new Error('out of backup codes');
+    expect(await value('admin', 'mfa.stepUp', { action, backupCode })).toMatchObject({ action });
+  }
+
   beforeAll(async () => {
     t = await getTestServer(kind);
     dir = mkdtempSync(path.join(os.tmpdir(), 'rmm-console-handlers-'));
@@ -75,6 +105,7 @@ describe.each(databaseKinds())('console handlers against the server on %s', (kin
     consoles.admin = await consoleFor(undefined); // defaults to the operator token
     consoles.tech = await consoleFor(techFile);
     consoles.viewer = await consoleFor(viewerFile);
+    await enrolAdmin();
   });
 
   afterAll(async () => {
@@ -125,11 +156,17 @@ describe.each(databaseKinds())('console handlers against the server on %s', (kin
     const member = await value('admin', 'users.create', { orgId, displayName: 'Sam Locum', email: 'sam@lakeside.example' });
     expect(member).toMatchObject({ orgId, displayName: 'Sam Locum' });
     expect((await value('viewer', 'users.list', { orgId })).users.map((u) => u.displayName)).toEqual(expect.arrayContaining(['Sam Locum', 'Tess Tech']));
+    // enrolAdmin left a proof for grants.change: this call takes it.
     const grant = await value('admin', 'grants.create', { orgId, userId: member.id, role: 'tech', unitId: siteId });
     expect(grant).toMatchObject({ userId: member.id, role: 'tech', unitId: siteId });
     expect((await value('viewer', 'grants.list', { orgId })).grants.map((g) => g.id)).toContain(grant.id);
     expect(await refusal('viewer', 'grants.revoke', { orgId, grantId: grant.id })).toBe('forbidden');
     expect(await refusal('tech', 'users.create', { orgId, displayName: 'X', email: 'x@lakeside.example' })).toBe('forbidden');
+    // The proof was used up: the next change asks again, and a proof for another action does not do.
+    expect(await refusal('admin', 'grants.revoke', { orgId, grantId: grant.id })).toBe('step_up_required');
+    await stepUp('mfa.reset');
+    expect(await refusal('admin', 'grants.revoke', { orgId, grantId: grant.id })).toBe('step_up_required');
+    await stepUp('grants.change');
     expect(await value('admin', 'grants.revoke', { orgId, grantId: grant.id })).toMatchObject({ id: grant.id });
     expect((await value('admin', 'grants.list', { orgId })).grants.map((g) => g.id)).not.toContain(grant.id);
   });
@@ -137,8 +174,21 @@ describe.each(databaseKinds())('console handlers against the server on %s', (kin
   it('reads the retention setting; only org.settings changes it', async () => {
     expect(await value('viewer', 'settings.get', { orgId })).toEqual({ auditRetentionDays: 2192 });
     expect(await refusal('viewer', 'settings.update', { orgId, auditRetentionDays: 3000 })).toBe('forbidden');
+    expect(await refusal('admin', 'settings.update', { orgId, auditRetentionDays: 3000 })).toBe('step_up_required');
+    await stepUp('org.security_settings');
     expect(await value('admin', 'settings.update', { orgId, auditRetentionDays: 3000 })).toEqual({ auditRetentionDays: 3000 });
     expect(await refusal('admin', 'settings.update', { orgId, auditRetentionDays: 30 })).toBe('validation_failed');
+  });
+
+  it('reads and changes the org’s sign-in settings with a step-up', async () => {
+    const identity = await value('viewer', 'identity.get', { orgId });
+    expect(identity).toMatchObject({ azureTenantId: null, sessionIdleMinutes: 15 });
+    const next = { ...identity, sessionIdleMinutes: 10 };
+    expect(await refusal('viewer', 'identity.update', { orgId, ...next })).toBe('forbidden');
+    expect(await refusal('admin', 'identity.update', { orgId, ...next })).toBe('step_up_required');
+    await stepUp('org.security_settings');
+    expect(await value('admin', 'identity.update', { orgId, ...next })).toMatchObject({ sessionIdleMinutes: 10 });
+    expect(await value('viewer', 'identity.get', { orgId })).toMatchObject({ sessionIdleMinutes: 10 });
   });
 
   it('keeps workspace items private until shared into a unit, where readers of that unit see them', async () => {
@@ -182,7 +232,10 @@ describe.each(databaseKinds())('console handlers against the server on %s', (kin
     consoles.admin?.events.subscribe((envelope) => {
       if (envelope.event === 'audit.exportProgress') progress.push(envelope.payload);
     });
+    expect(await refusal('admin', 'audit.export', { orgId, format: 'jsonl' })).toBe('step_up_required');
+    expect(progress).toEqual([]);
     for (const format of ['jsonl', 'csv'] as const) {
+      await stepUp('audit.export');
       const started = await value('admin', 'audit.export', { orgId, format });
       await vi.waitFor(() => expect(progress.find((p) => p.exportId === started.exportId && p.state !== 'running')?.state).toBe('done'));
       const done = progress.find((p) => p.exportId === started.exportId && p.state === 'done');
