@@ -143,7 +143,7 @@ function EnrolmentCard({ enrolment, onCancel, onConfirmed }: { enrolment: Enrolm
 
 function BackupCodesCard({ codes, onDone }: { codes: string[]; onDone: () => void }) {
   return (
-    <div className="card" role="region" aria-labelledby="backup-heading" data-testid="mfa-backup-codes">
+    <div className="card codes-card" role="region" aria-labelledby="backup-heading" data-testid="mfa-backup-codes">
       <h3 id="backup-heading" className="card-heading">Your backup codes</h3>
       <p>Each code works once, when your phone is not at hand. Keep them somewhere safe: they are shown only now.</p>
       <ol className="backup-codes mono">
