@@ -4,32 +4,37 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { createConsoleServicesFromFiles } from '../../main/console-services';
+import { keytarSecretStore } from '../../main/keytar-secret-store';
+import { memorySecretStore, type SecretStore } from '../../main/secret-store';
+import { TOKEN_CACHE_KEY_ACCOUNT, TOKEN_CACHE_KEY_SERVICE } from '../../main/token-cache-plugin';
 import { GrantRole } from '../../protocol/permissions';
 import { parseCommandArgs, UsageError } from '../../server/cli/args';
 import { waitForSignal } from '../../server/cli/serve';
 import { ConfigError, loadServerConfig } from '../../server/config';
 import { startServer, StartupError, type RunningServer } from '../../server/server';
-import { startBrowserHost } from '../browser-host/index';
+import { runBrowserHost } from '../browser-host/cli';
 import { startDevIdp, type DevIdp } from '../idp/dev-idp';
 import { DEMO_CLINIC_TENANT_ID, DEMO_MSP_TENANT_ID } from '../idp/tenants';
-import { demoAuthConfig, demoIdpDataDir, wireDemoIdentity } from './identity';
+import { demoAuthConfig, demoIdpDataDir, demoSignInEnv, wireDemoIdentity } from './identity';
 import { DEMO_USERS, demoTokenFile, seedDemo } from './seed';
 
 export const demoHelp = `Usage: rmm demo [options]     (what 'npm start' runs)
 
 Runs the whole system locally on the embedded database: the dev identity provider (Azure AD
-sign-in for the demo users and the MSP's Sam Staff), the server, one agent process enrolled in
-the demo clinic, and the console (the Electron window if Electron's binary is installed,
-otherwise the browser host, whose one-time URL is printed). Ctrl-C stops everything.
+sign-in for the Demo Clinic's users and the MSP's Sam Staff), the server, one agent process
+enrolled in the demo clinic, and the console (the Electron window if Electron's binary is
+installed, otherwise the browser host, whose one-time URL is printed). The console signs in
+through the dev provider: "Sign in with Microsoft", then pick any demo user on its page.
+Ctrl-C stops everything.
 
 Options:
   --data-dir <dir>       data folder (RMM_DATA_DIR, default ./.rmm-data)
   --port <n>             server port (RMM_PORT, default 8443)
   --idp-port <n>         dev identity provider port (default 8444; 0: a free one)
   --console-port <n>     browser-host port (RMM_CONSOLE_PORT, default: a free one)
-  --as <role>            run the console as the demo user with this role (tenant_admin, tech,
-                         viewer, provisioning) instead of the MSP admin 'Operator'
+  --as <who>             no sign-in (automation): the console uses the API token of the demo user
+                         with this role (tenant_admin, tech, viewer, provisioning), or of the MSP
+                         admin 'operator'
   --no-console           run server and agent only
   -h, --help             show this help
 
@@ -38,6 +43,8 @@ Logs go to <data-dir>/logs/{server,agent}.log; audit exports from the browser co
 `;
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+/** `--as operator`: the bootstrap MSP admin's API token (what the console used before sign-in). */
+const OPERATOR = 'operator';
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
@@ -52,8 +59,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
     process.stdout.write(demoHelp);
     return 0;
   }
-  const role = values.as === undefined ? undefined : GrantRole.safeParse(values.as);
-  if (role && !role.success) throw new UsageError(`--as: '${values.as}' is not a role (${GrantRole.options.join(', ')})`);
+  const role = values.as === undefined || values.as === OPERATOR ? undefined : GrantRole.safeParse(values.as);
+  if (role && !role.success) throw new UsageError(`--as: '${values.as}' is not a role (${GrantRole.options.join(', ')}) nor '${OPERATOR}'`);
   const idpPort = parsePort(values['idp-port'] ?? '8444', '--idp-port');
   const started = performance.now();
   let server: RunningServer;
@@ -112,9 +119,12 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
   let stopConsole: () => Promise<void> = async () => undefined;
   if (!values['no-console']) {
-    const tokenFile = role?.success ? demoTokenFile(config.dataDir, role.data) : server.operatorTokenFile;
-    const who = role?.success ? (DEMO_USERS.find((u) => u.role === role.data)?.name ?? role.data) : 'Operator (MSP admin)';
-    stopConsole = await startConsole(server, values['console-port'], tokenFile, who);
+    const mode: ConsoleMode = role?.success
+      ? { kind: 'token', tokenFile: demoTokenFile(config.dataDir, role.data), who: DEMO_USERS.find((u) => u.role === role.data)?.name ?? role.data }
+      : values.as === OPERATOR
+        ? { kind: 'token', tokenFile: server.operatorTokenFile, who: 'Operator (MSP admin)' }
+        : { kind: 'sign-in', idp };
+    stopConsole = await startConsole(server, values['console-port'], demoConsoleEnv(server, config.dataDir, mode), mode);
   }
   say('Press Ctrl-C to stop.');
 
@@ -159,17 +169,49 @@ function electronBinary(): string | undefined {
   }
 }
 
-async function startConsole(server: RunningServer, consolePort: string | undefined, tokenFile: string, who: string): Promise<() => Promise<void>> {
-  const consoleEnv = {
-    RMM_SERVER_URL: server.url,
-    RMM_SERVER_FINGERPRINT: server.fingerprint,
-    RMM_TOKEN_FILE: tokenFile,
-  };
+/** The console signs in through the dev provider, or (`--as`, automation) presents an API token file. */
+export type ConsoleMode = { kind: 'sign-in'; idp: Pick<DevIdp, 'url' | 'organizationsAuthority' | 'caCertFile' | 'tenants'> } | { kind: 'token'; tokenFile: string; who: string };
+
+/** What the console `npm start` starts is configured with (main/console-config.ts reads it). */
+export function demoConsoleEnv(server: { url: string; fingerprint: string }, dataDir: string, mode: ConsoleMode): Record<string, string> {
+  const common = { RMM_SERVER_URL: server.url, RMM_SERVER_FINGERPRINT: server.fingerprint, RMM_EXPORT_DIR: path.join(dataDir, 'exports') };
+  return mode.kind === 'sign-in' ? { ...common, ...demoSignInEnv(mode.idp, dataDir) } : { ...common, RMM_TOKEN_FILE: mode.tokenFile };
+}
+
+/** The environment minus console settings the demo sets itself, so a shell's own cannot mix in. */
+function withoutConsoleSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !/^RMM_(SIGN_IN_|TOKEN_FILE$|OPERATOR_TOKEN_FILE$|CA_FILE$|SERVER_)/.test(key)));
+}
+
+/** The lines that tell how to sign in: the button, the demo users, the provider's certificate. */
+function signInHelp(idp: Extract<ConsoleMode, { kind: 'sign-in' }>['idp']): string[] {
+  const users = idp.tenants.map((t) => `${t.name}: ${t.users.map((u) => u.name).join(', ')}`).join('; ');
+  return [
+    `then "Sign in with Microsoft" and pick any demo user on the dev identity provider's page`,
+    `(${users}).`,
+    `The browser warns once about the provider's self-signed certificate: proceed to ${idp.url},`,
+    `or trust ${path.relative(process.cwd(), idp.caCertFile) || idp.caCertFile} in the browser for good.`,
+  ];
+}
+
+/** The OS keychain keeps the MSAL cache's key; where there is none (no D-Bus session), this run keeps it in memory. */
+async function demoSecrets(): Promise<{ secrets?: SecretStore; note?: string }> {
+  try {
+    await keytarSecretStore().get(TOKEN_CACHE_KEY_SERVICE, TOKEN_CACHE_KEY_ACCOUNT);
+    return {};
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+    return { secrets: memorySecretStore(), note: `no OS keychain here (${cause}): the sign-in lasts until Ctrl-C` };
+  }
+}
+
+async function startConsole(server: RunningServer, consolePort: string | undefined, consoleEnv: Record<string, string>, mode: ConsoleMode): Promise<() => Promise<void>> {
   const electron = electronBinary();
   const electronMain = path.join(root, 'dist-electron/main.js');
   if (electron && existsSync(electronMain)) {
-    const child = spawn(electron, [root], { env: { ...process.env, ...consoleEnv }, stdio: 'inherit' });
-    say(`console  Electron window started, signed in as ${who}`);
+    const child = spawn(electron, [root], { env: { ...withoutConsoleSettings(process.env), ...consoleEnv }, stdio: 'inherit' });
+    if (mode.kind === 'token') say(`console  Electron window started, signed in as ${mode.who}`);
+    else for (const [i, line] of ['Electron window started;', ...signInHelp(mode.idp)].entries()) say(`${i === 0 ? 'console ' : '        '} ${line}`);
     return async () => {
       child.kill('SIGTERM');
     };
@@ -180,20 +222,21 @@ async function startConsole(server: RunningServer, consolePort: string | undefin
     say('console  not started: dist/renderer is missing; run `npm run build` (npm start does it for you)');
     return async () => undefined;
   }
-  const services = await createConsoleServicesFromFiles({
-    serverUrl: new URL(server.url),
-    fingerprint: server.fingerprint,
-    tokenFile,
-    host: 'browser-host',
-    exports: { directory: path.join(server.context.config.dataDir, 'exports') },
-  });
+  const keychain = mode.kind === 'sign-in' ? await demoSecrets() : {};
   const port = consolePort ?? process.env.RMM_CONSOLE_PORT;
-  const host = await startBrowserHost({ handlers: services.handlers, events: services.events, rendererDir, port: port ? Number(port) : undefined });
-  services.start();
-  say(`console  Electron is not installed here; open the browser console as ${who} (one-time link):`);
-  say(`         ${host.url}`);
-  return async () => {
-    await host.close();
-    await services.stop();
-  };
+  const host = await runBrowserHost({ ...consoleEnv, ...(port ? { RMM_CONSOLE_PORT: port } : {}) }, {
+    rendererDir,
+    log: () => undefined,
+    ...(keychain.secrets ? { secrets: keychain.secrets } : {}),
+  });
+  if (mode.kind === 'token') {
+    say(`console  Electron is not installed here; open the browser console as ${mode.who} (one-time link):`);
+    say(`         ${host.url}`);
+  } else {
+    say('console  Electron is not installed here; open the browser console (one-time link):');
+    say(`         ${host.url}`);
+    for (const line of signInHelp(mode.idp)) say(`         ${line}`);
+    if (keychain.note) say(`         (${keychain.note})`);
+  }
+  return () => host.stop();
 }

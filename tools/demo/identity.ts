@@ -35,6 +35,21 @@ export function demoAuthConfig(idpUrl: string, idpDataDir: string): Pick<ServerC
   };
 }
 
+/**
+ * How the console `npm start` opens signs in: Azure AD through the dev provider's organizations
+ * authority, so the users of every demo tenant (the clinic's and the MSP's Sam Staff) sign in from
+ * the same console, as with https://login.microsoftonline.com/organizations/v2.0 in production.
+ * RMM_SIGN_IN_* as main/sign-in-config.ts reads them; the encrypted MSAL cache in the data folder.
+ */
+export function demoSignInEnv(idp: { organizationsAuthority: string; caCertFile: string }, dataDir: string): Record<string, string> {
+  return {
+    RMM_SIGN_IN_AUTHORITY: idp.organizationsAuthority,
+    RMM_SIGN_IN_CLIENT_ID: DEMO_CLIENT_ID,
+    RMM_SIGN_IN_CA_FILE: idp.caCertFile,
+    RMM_SIGN_IN_CACHE_FILE: path.join(dataDir, 'console', 'msal-cache.bin'),
+  };
+}
+
 function clinicOid(email: string): string {
   const oid = DEMO_TENANTS.find((t) => t.id === DEMO_CLINIC_TENANT_ID)?.users.find((u) => u.email === email)?.oid;
   if (!oid) throw new Error(`the dev provider has no demo clinic user ${email} (tools/idp/tenants.ts)`);
