@@ -28,6 +28,8 @@ export const AUDIT_ACTIONS = {
   'mfa.reset': None,
   'mfa.backup_code_used': z.object({ remaining: z.number().int().min(0) }).strict(),
   'mfa.backup_codes_regenerated': None,
+  // security alerts (protocol/alerts.ts)
+  'alert.acknowledged': z.object({ kind: z.string().max(100) }).strict(),
   // access control
   'access.denied': z.object({ permission: Permission, route: z.string().max(300) }).strict(),
   'org.created': z.object({ name: z.string().max(200) }).strict(),

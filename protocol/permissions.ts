@@ -14,6 +14,8 @@ const ORG_SCOPED_PERMISSIONS = [
   'audit.export',
   'sessions.read',
   'sessions.revoke',
+  /** See the org's security alerts and acknowledge them (protocol/alerts.ts). */
+  'alerts.read',
 ] as const;
 
 /** A grant at a unit gives these for that unit and everything below it. */

@@ -18,6 +18,7 @@ import { createApp } from './http/app';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
 import { createMfaLimits, type MfaLimitOptions } from './mfa/limits';
+import { alertRoutes } from './alerts/routes';
 import { mfaRoutes } from './mfa/routes';
 import { agentRoutes } from './agents/routes';
 import { auditRoutes } from './audit/routes';
@@ -33,7 +34,7 @@ import { workspaceRoutes } from './workspace/routes';
 import { loadOrCreateCertificate } from './tls/certificate';
 import { createTlsOnlyListener } from './tls/plaintext-guard';
 
-export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes, ...auditRoutes, ...mfaRoutes, ...identityRoutes, ...sessionRoutes];
+export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes, ...auditRoutes, ...mfaRoutes, ...identityRoutes, ...sessionRoutes, ...alertRoutes];
 
 export interface RunningServer {
   url: string;

@@ -30,6 +30,7 @@ const WHEN: Record<AuditAction, string> = {
   'mfa.reset': "An admin reset a user's MFA",
   'mfa.backup_code_used': 'A backup code was used instead of TOTP',
   'mfa.backup_codes_regenerated': 'A user generated new backup codes',
+  'alert.acknowledged': 'An admin acknowledged a security alert (target: the alert; kind: what it was about)',
   'access.denied': 'A call was refused for lack of a permission (the route declares no audit action of its own)',
   'org.created': 'An MSP admin created a client org (first entry of its chain)',
   'org.entered': 'A user started working in an org (every org switch in the console)',

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { Alert } from '../../protocol/alerts';
 import { ConsoleToServer, type ServerToConsole } from '../../protocol/console-messages';
 import { MAX_WS_MESSAGE_BYTES } from '../../protocol/version';
 import type { Principal } from '../auth/principal';
@@ -32,7 +33,8 @@ export interface ConsoleGateway {
 
 /**
  * /ws/console: live updates for signed-in consoles. Authenticated at the upgrade (no anonymous
- * socket is ever opened); a console sees events of the one org it subscribed to and may enter.
+ * socket is ever opened); a console sees events of the one org it subscribed to and may enter,
+ * plus the security alerts its user may read in any org (pushAlert).
  */
 export function createConsoleGateway(server: ServerContext, authenticate: (authorization: string | undefined) => Promise<Principal | undefined>): ConsoleGateway {
   const { log, metrics, bus } = server;
@@ -48,13 +50,45 @@ export function createConsoleGateway(server: ServerContext, authenticate: (autho
       endSessionSockets(event);
       return;
     }
-    // Only agent changes reach consoles so far; MFA alerts get their own message with the console screens.
+    if (event.type === 'alert.raised') {
+      pushAlert(event.alert).catch((err: unknown) => log.error({ err, alertId: event.alert.id }, 'could not push an alert to consoles'));
+      return;
+    }
     if (event.type !== 'agent.status' && event.type !== 'agent.inventory') return;
     for (const conn of connections) {
       if (conn.orgId !== event.orgId || !conn.org || !seesAgent(conn.org, event.agent.unitId)) continue;
       send(conn, event.type === 'agent.status' ? { type: 'agent.status', agent: event.agent } : { type: 'agent.inventory', agent: event.agent });
     }
   });
+
+  /**
+   * An alert goes to every console whose user may read alerts in the alert's org (alerts.read
+   * there, resolved as for routes), whatever org that console is subscribed to: an admin working
+   * in one client still hears of a lockout in another. Alerts about MSP staff (no org) go to MSP
+   * admins only. Access is resolved afresh, once per user, so a grant revoked a moment ago counts.
+   */
+  async function pushAlert(alert: Alert): Promise<void> {
+    const verdicts = new Map<string, Promise<boolean>>();
+    const mayRead = (principal: Principal): Promise<boolean> => {
+      if (alert.orgId === null) return Promise.resolve(principal.platformAdmin);
+      const orgId = alert.orgId;
+      let verdict = verdicts.get(principal.userId);
+      if (!verdict) {
+        verdict = loadOrgContext(server.db, principal, orgId).then(
+          (org) => org.can('alerts.read', null),
+          (err: unknown) => {
+            if (err instanceof AppError) return false; // not a member of that org: 404 for routes, nothing here
+            throw err;
+          },
+        );
+        verdicts.set(principal.userId, verdict);
+      }
+      return verdict;
+    };
+    await Promise.all([...connections].map(async (conn) => {
+      if (await mayRead(conn.principal)) send(conn, { type: 'alert', alert });
+    }));
+  }
 
   // Sessions ended lately: a socket whose upgrade was authenticated just before its session
   // ended registers after the event went out, and is closed on arrival instead.

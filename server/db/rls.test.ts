@@ -9,6 +9,7 @@ import { createGrant } from '../grants/store';
 import { createOrg } from '../orgs/store';
 import { createUnit } from '../units/store';
 import { createUser } from '../users/store';
+import { insertAlert } from '../alerts/store';
 import { issueStepUpProof } from '../mfa/step-up';
 import { replaceBackupCodes, savePendingSecret } from '../mfa/store';
 import { generateSessionToken, insertSession, sessionByToken } from '../sessions/store';
@@ -36,8 +37,8 @@ const USER_OWNED: Record<string, string> = {
   mfa_backup_codes: 'user_id',
   mfa_step_up_proofs: 'user_id',
 };
-/** Tables whose org_id NULL rows are visible outside any org (migrations 0002, 0008): staff, their sessions, the platform audit chain. */
-const PLATFORM_ROWS = new Set(['users', 'audit_log', 'audit_heads', 'audit_checkpoints', 'sessions']);
+/** Tables whose org_id NULL rows are visible outside any org (migrations 0002, 0008, 0009): staff, their sessions and alerts, the platform audit chain. */
+const PLATFORM_ROWS = new Set(['users', 'audit_log', 'audit_heads', 'audit_checkpoints', 'sessions', 'alerts']);
 
 interface Tenant {
   orgId: string;
@@ -59,6 +60,7 @@ async function seedTenant(database: TestDatabase, name: string): Promise<Tenant>
   await issueApiToken(db, systemClock, { userId, auditOrgId: orgId, label: 'rls', actor });
   await withOrg(db, orgId, (tx) => createGrant(tx, { orgId, userId, role: 'tech', unitId, createdBy: null }));
   await withOrg(db, orgId, (tx) => insertSession(tx, { orgId, userId, token: generateSessionToken(), at: new Date(), userAgent: 'rls', ip: '127.0.0.1' }));
+  await withOrg(db, orgId, (tx) => insertAlert(tx, { orgId, kind: 'mfa.backup_code_used', subject: { userId, name: `${name} tech` }, message: `${name} tech used a backup code (9 left)`, at: new Date() }));
   await withScope(db, { orgId, userId }, async (tx) => {
     const item = await tx.insertInto('workspace_items')
       .values({ owner_id: userId, kind: 'note', title: 'shared', language: null, body: name, updated_at: new Date() })
@@ -100,6 +102,7 @@ describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
     await withScope(database.db, {}, async (tx) => {
       staffUserId = (await createUser(tx, { orgId: null, displayName: 'MSP staff', email: 'staff@msp.test', platformAdmin: true })).id;
       staffSessionId = await insertSession(tx, { orgId: null, userId: staffUserId, token: generateSessionToken(), at: new Date(), userAgent: 'rls', ip: '127.0.0.1' });
+      await insertAlert(tx, { orgId: null, kind: 'mfa.locked', subject: { userId: staffUserId, name: 'MSP staff' }, message: "MSP staff's step-up is locked", at: new Date() });
       await appendAudit(tx, { orgId: null, actor: { type: 'system' }, action: 'auth.sign_in_failed', details: { method: 'api_token', reason: 'unknown token' }, time: new Date() });
     });
     const rows = await database.ownerQuery(
@@ -255,6 +258,23 @@ describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
     // Seen in the platform scope and by its own user.
     expect(await attempt({}, 'SELECT id FROM sessions')).toMatchObject({ ok: true, rows: [{ id: staffSessionId }] });
     expect(await attempt({ userId: staffUserId }, 'SELECT id FROM sessions')).toMatchObject({ ok: true, rows: [{ id: staffSessionId }] });
+  });
+
+  it('alerts about MSP staff (no org, migration 0009) are seen and acknowledged only in the platform scope, never inside an org; an org cannot file one', async () => {
+    const staffAlert = async () => (await database.ownerQuery('SELECT acknowledged_at, org_id FROM alerts WHERE org_id IS NULL'))[0];
+    for (const scope of [{ orgId: a.orgId }, { orgId: a.orgId, userId: staffUserId }]) {
+      expect(await attempt(scope, 'SELECT id FROM alerts WHERE org_id IS NULL'), JSON.stringify(scope)).toMatchObject({ ok: true, rows: [] });
+      const acknowledged = await attempt(scope, `UPDATE alerts SET acknowledged_at = now(), acknowledged_by_user_id = $1, acknowledged_by_name = 'x' WHERE org_id IS NULL`, [a.userId]);
+      if (acknowledged.ok) expect(acknowledged.affected).toBe(0);
+      const smuggled = await attempt(scope, `INSERT INTO alerts (org_id, kind, created_at, message) VALUES (NULL, 'mfa.locked', now(), 'fake')`);
+      expect(smuggled.ok, JSON.stringify(scope)).toBe(false);
+    }
+    expect(await staffAlert()).toEqual({ acknowledged_at: null, org_id: null });
+    expect((await attempt({}, `UPDATE alerts SET org_id = '${a.orgId}' WHERE org_id IS NULL`)).ok).toBe(false);
+    expect((await attempt({ orgId: a.orgId }, `UPDATE alerts SET org_id = NULL WHERE org_id = '${a.orgId}'`)).ok).toBe(false);
+    expect((await attempt({ orgId: a.orgId }, 'DELETE FROM alerts')).ok).toBe(false);
+    const platform = await attempt({}, 'SELECT org_id FROM alerts');
+    expect(platform.ok && platform.rows).toEqual([{ org_id: null }]);
   });
 
   it('a session of no org held by an org member is never accepted by the token lookup (rmm_session_by_token)', async () => {

@@ -178,6 +178,20 @@ export interface MfaStepUpProofsTable {
   used_at: NullableTimestamp;
 }
 
+export interface AlertsTable {
+  id: Generated<string>;
+  /** NULL: an alert about an MSP staff user (migration 0009). */
+  org_id: string | null;
+  kind: string;
+  created_at: Date;
+  subject_user_id: string | null;
+  subject_name: string | null;
+  message: string;
+  acknowledged_at: NullableTimestamp;
+  acknowledged_by_user_id: string | null;
+  acknowledged_by_name: string | null;
+}
+
 export interface Database {
   orgs: OrgsTable;
   units: UnitsTable;
@@ -194,6 +208,7 @@ export interface Database {
   mfa_backup_codes: MfaBackupCodesTable;
   mfa_step_up_proofs: MfaStepUpProofsTable;
   sessions: SessionsTable;
+  alerts: AlertsTable;
 }
 
 export type AgentRow = Selectable<AgentsTable>;

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { Alert } from '../../protocol/alerts';
 import type { AgentDetail, AgentSummary } from '../../protocol/api';
 import type { SessionEndKind } from '../../protocol/identity';
 
@@ -11,8 +12,8 @@ export type ServerEvent =
   | { type: 'agent.inventory'; orgId: string; agent: AgentDetail }
   /** A session was revoked, signed out or ran out: its console sockets are told and closed. */
   | { type: 'session.ended'; orgId: string | null; sessionId: string; kind: SessionEndKind; reason: string; by: { userId: string; name: string } | null }
-  /** An alert for the user's admins: a backup code stood in for the authenticator (orgId null: MSP staff). */
-  | { type: 'mfa.backup_code_used'; orgId: string | null; userId: string; displayName: string; remaining: number };
+  /** A security alert was stored (server/alerts): pushed to the consoles of those who may read it (alert.orgId null: MSP staff). */
+  | { type: 'alert.raised'; alert: Alert };
 
 export interface EventBus {
   publish(event: ServerEvent): void;

@@ -1,3 +1,5 @@
+import type { Alert } from '../../protocol/alerts';
+import { backupCodeUsedMessage, publishAlert, raiseAlert, stepUpLockedMessage } from '../alerts/raise';
 import type { Principal } from '../auth/principal';
 import type { ServerContext } from '../context';
 import { currentKey, openingKeys } from '../crypto/keys';
@@ -13,7 +15,9 @@ import { checkTotp } from './totp';
  * One check of a second factor (a TOTP code, or a backup code in its place), with everything
  * around it: attempt limits per IP and account, the lockout after repeated failures, replay
  * refusal, and the audit trail. MFA events are recorded in the user's home org (the platform
- * chain for MSP staff), whatever org the request is about.
+ * chain for MSP staff), whatever org the request is about. A backup code used and a lockout also
+ * raise an alert for the user's admins there (server/alerts), in the same transaction as their
+ * audit entry, pushed to consoles after the commit.
  */
 
 export interface Verifier {
@@ -54,13 +58,20 @@ export async function recordFailure(verifier: Verifier, purpose: string, reason:
   const now = server.clock.now();
   const lock = await server.mfaLimits.failed(principal.userId);
   const until = new Date(now.getTime() + server.mfaLimits.options.lockSeconds * 1000);
-  await withScope(server.db, scopeOf(principal), async (tx) => {
+  const alert = await withScope(server.db, scopeOf(principal), async (tx) => {
     await audit(tx, { orgId: principal.homeOrgId, action: 'mfa.failed', outcome: 'failed', target: { type: 'user', id: principal.userId }, details: { purpose } });
-    if (lock) {
-      await lockStepUp(tx, principal.userId, until, now);
-      await audit(tx, { orgId: principal.homeOrgId, action: 'mfa.locked', target: { type: 'user', id: principal.userId }, details: { until: until.toISOString() } });
-    }
+    if (!lock) return undefined;
+    await lockStepUp(tx, principal.userId, until, now);
+    await audit(tx, { orgId: principal.homeOrgId, action: 'mfa.locked', target: { type: 'user', id: principal.userId }, details: { until: until.toISOString() } });
+    return raiseAlert(tx, {
+      orgId: principal.homeOrgId,
+      kind: 'mfa.locked',
+      subject: { userId: principal.userId, name: principal.displayName },
+      message: stepUpLockedMessage(principal.displayName, until, server.mfaLimits.options.failuresBeforeLock),
+      at: now,
+    });
   });
+  if (alert) publishAlert(server, alert);
   if (lock) throw lockedError(until, now);
   throw new AppError(403, 'mfa_code_invalid', `The code is not valid (${reason})`);
 }
@@ -72,7 +83,7 @@ export async function verifySecondFactor(verifier: Verifier, factor: Factor, pur
   const now = server.clock.now();
   const userId = principal.userId;
 
-  let alert: number | undefined;
+  let alert: Alert | undefined;
   const failure = await withScope(server.db, scopeOf(principal), async (tx) => {
     const totp = await findTotp(tx, userId);
     if (!totp?.secretSealed) throw new AppError(409, 'mfa_not_enrolled', 'Enrol an authenticator app first');
@@ -101,10 +112,16 @@ export async function verifySecondFactor(verifier: Verifier, factor: Factor, pur
     const remaining = await countUnusedBackupCodes(tx, userId);
     await audit(tx, { orgId: principal.homeOrgId, action: 'mfa.backup_code_used', target: { type: 'user', id: userId }, details: { remaining } });
     await audit(tx, { orgId: principal.homeOrgId, action: 'mfa.verified', target: { type: 'user', id: userId }, details: { purpose } });
-    alert = remaining;
+    alert = await raiseAlert(tx, {
+      orgId: principal.homeOrgId,
+      kind: 'mfa.backup_code_used',
+      subject: { userId, name: principal.displayName },
+      message: backupCodeUsedMessage(principal.displayName, remaining),
+      at: now,
+    });
     return null;
   });
   // After the commit: the user's admins hear of a backup code only once its use is on record.
-  if (alert !== undefined) server.bus.publish({ type: 'mfa.backup_code_used', orgId: principal.homeOrgId, userId, displayName: principal.displayName, remaining: alert });
+  if (alert !== undefined) publishAlert(server, alert);
   if (failure !== null) await recordFailure(verifier, purpose, failure);
 }

@@ -7,6 +7,7 @@ import * as m0005 from './0005_audit_purge_retention';
 import * as m0006 from './0006_identity_sessions';
 import * as m0007 from './0007_mfa';
 import * as m0008 from './0008_staff_sessions';
+import * as m0009 from './0009_alerts';
 
 /** Ordered, forward-only. Append; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '0006_identity_sessions': m0006,
   '0007_mfa': m0007,
   '0008_staff_sessions': m0008,
+  '0009_alerts': m0009,
 };
 
 export const migrationProvider: MigrationProvider = {
