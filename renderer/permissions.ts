@@ -25,12 +25,9 @@ export function unitsWhere(access: OrgAccess | null, permission: Permission): Se
   return new Set(Object.entries(access.units).filter(([, held]) => held.includes(permission)).map(([id]) => id));
 }
 
-/*
- * Reading alerts: the permission the server's alert routes ask for. Written as a string until
- * protocol/permissions.ts names it; MSP admins also see alerts about MSP staff.
- */
-const ALERTS_READ: string = 'alerts.read';
+/** Reading (and acknowledging) the org's security alerts; MSP admins also see those about MSP staff. */
+export const ALERTS_READ: Permission = 'alerts.read';
 
 export function canReadAlerts(access: OrgAccess | null): boolean {
-  return access !== null && (access.platformAdmin || access.org.some((held) => held === ALERTS_READ));
+  return canAt(access, ALERTS_READ, null);
 }

@@ -280,7 +280,7 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
     events.emit('alert.raised', alert);
     return alert;
   };
-  const mayReadAlerts = options.role === 'admin' || options.role === 'tenant_admin';
+  const mayReadAlerts = access(fixtures.ORG_ID).org.includes('alerts.read');
   const findAlert = (alertId: string, orgId: string | null): Alert => {
     const alert = alerts.find((a) => a.id === alertId && a.orgId === orgId);
     if (!alert) throw new ConsoleError('not_found', 'No such alert');

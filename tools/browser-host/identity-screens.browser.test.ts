@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,12 @@ describe.skipIf(skipReason !== undefined)('sign-in, lock, step-up, MFA, sessions
     await consoleShown(page);
     expect(await page.getByTestId('sign-in-error').count()).toBe(0);
     await page.getByTestId('agent-row').first().waitFor();
+
+    // Signing out goes back to the sign-in screen with nothing of the org left.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByTestId('sign-in-screen').waitFor();
+    expect(await page.locator('body').textContent()).not.toContain('exam-room-01');
+    expect(backend.auth.current().state).toBe('signed-out');
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);
@@ -132,8 +138,9 @@ describe.skipIf(skipReason !== undefined)('sign-in, lock, step-up, MFA, sessions
 
     // Sign in again as the same account: a fresh console loads from the server again.
     const signIn = page.getByRole('button', { name: 'Sign in again as Riley tech' });
+    const idpTab = context.waitForEvent('page');
     await signIn.click();
-    for (const tab of context.pages()) if (tab !== page) await tab.close();
+    await (await idpTab).close();
     backend.auth.finishSignIn();
     await consoleShown(page);
     await page.getByTestId('agent-row').first().waitFor();
@@ -151,6 +158,9 @@ describe.skipIf(skipReason !== undefined)('sign-in, lock, step-up, MFA, sessions
   }, 60_000);
 
   it('the notice page shows a generic text for a missing or forged parameter, never an error', async () => {
+    const csp = (file: string): string | undefined => /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(readFileSync(new URL(`../../renderer/${file}`, import.meta.url), 'utf8'))?.[1];
+    expect(csp('notice.html')).toBe(csp('index.html'));
+    expect(csp('notice.html')).toContain("script-src 'self'");
     const { page, context, problems } = await open({ role: 'viewer' });
     await consoleShown(page);
     const base = new URL(page.url());
