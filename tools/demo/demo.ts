@@ -190,8 +190,14 @@ function signInHelp(idp: Extract<ConsoleMode, { kind: 'sign-in' }>['idp']): stri
     `then "Sign in with Microsoft" and pick any demo user on the dev identity provider's page`,
     `(${users}).`,
     `The browser warns once about the provider's self-signed certificate: proceed to ${idp.url},`,
-    `or trust ${path.relative(process.cwd(), idp.caCertFile) || idp.caCertFile} in the browser for good.`,
+    `or trust ${shortPath(idp.caCertFile)} in the browser for good.`,
   ];
+}
+
+/** Relative to the working folder when inside it, else absolute. */
+function shortPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 /** The OS keychain keeps the MSAL cache's key; where there is none (no D-Bus session), this run keeps it in memory. */
