@@ -6,8 +6,10 @@ import type {
   Session,
   WebContents,
 } from 'electron';
+import type { SessionEnded } from '../protocol/ipc-contract';
 import { isAllowedRendererRequest, type AppLocation } from './app-location';
 import { CONTENT_SECURITY_POLICY } from './content-security-policy';
+import { noticeUrl } from './session-notice';
 
 /*
  * Every console window is built here, with hardened defaults the caller cannot weaken. The
@@ -52,6 +54,26 @@ export function buildWindowOptions(spec: WindowSpec): BrowserWindowConstructorOp
   };
 }
 
+/**
+ * The session-ended notice: small, fixed, on top of everything, with the same locked-down web
+ * preferences and its own minimal preload (a close function, no IPC contract). Never DevTools.
+ */
+export function buildNoticeWindowOptions(preloadPath: string): BrowserWindowConstructorOptions {
+  const base = buildWindowOptions({ title: 'Session ended', preloadPath, width: 460, height: 320, devTools: false });
+  return {
+    ...base,
+    minWidth: 460,
+    minHeight: 320,
+    resizable: false,
+    minimizable: false,
+    maximizable: false,
+    fullscreenable: false,
+    alwaysOnTop: true,
+    center: true,
+    webPreferences: { ...base.webPreferences, preload: preloadPath, devTools: false },
+  };
+}
+
 /** Response headers with our CSP replacing whatever the response carried. */
 export function withContentSecurityPolicy(
   headers: Record<string, string | string[]> | undefined,
@@ -87,18 +109,31 @@ export function hardenWebContents(contents: WebContents): void {
 
 export interface WindowFactory {
   create(spec: Omit<WindowSpec, 'preloadPath'>): BrowserWindow;
-  /** True for the webContents id of a live window this factory built (for IPC sender checks). */
+  /** Opens the notice for an ended session (replacing one still open); needs `noticePreloadPath`. */
+  openNotice(ended: SessionEnded): BrowserWindow;
+  /** Closes the notice whose webContents asked (its preload's close); anything else is ignored. */
+  closeNotice(webContentsId: number): void;
+  /** True for the webContents id of a live console window this factory built (for IPC sender checks); never a notice. */
   isOwnWindow(webContentsId: number): boolean;
+  /** The console windows (events go here); never a notice. */
   windows(): BrowserWindow[];
+}
+
+/** Where notice.html lives: next to the console's index.html, or on the dev server. */
+export function noticeLocation(app: AppLocation, ended: SessionEnded): string {
+  return noticeUrl(app.kind === 'file' ? app.indexUrl : `${app.origin}/`, ended);
 }
 
 export function createWindowFactory(deps: {
   BrowserWindow: typeof BrowserWindow;
   preloadPath: string;
+  /** The notice window's own preload (dist-electron/notice-preload.cjs). */
+  noticePreloadPath?: string;
   app: AppLocation;
   devTools?: boolean;
 }): WindowFactory {
   const live = new Map<number, BrowserWindow>();
+  let notice: { id: number; window: BrowserWindow } | undefined;
   return {
     create(spec) {
       const window = new deps.BrowserWindow(
@@ -112,6 +147,28 @@ export function createWindowFactory(deps: {
       if (deps.app.kind === 'file') void window.loadURL(deps.app.indexUrl);
       else void window.loadURL(`${deps.app.origin}/`);
       return window;
+    },
+    openNotice(ended) {
+      if (!deps.noticePreloadPath) throw new Error('the notice window needs its preload');
+      if (notice && !notice.window.isDestroyed()) notice.window.close();
+      const window = new deps.BrowserWindow(buildNoticeWindowOptions(deps.noticePreloadPath));
+      const id = window.webContents.id;
+      notice = { id, window };
+      window.on('closed', () => {
+        if (notice?.id === id) notice = undefined;
+      });
+      // Not captured by screen sharing or recording: it names who ended the session and why.
+      window.setContentProtection(true);
+      hardenWebContents(window.webContents);
+      window.once('ready-to-show', () => {
+        window.show();
+        window.focus();
+      });
+      void window.loadURL(noticeLocation(deps.app, ended));
+      return window;
+    },
+    closeNotice(webContentsId) {
+      if (notice?.id === webContentsId && !notice.window.isDestroyed()) notice.window.close();
     },
     isOwnWindow: (webContentsId) => live.has(webContentsId),
     windows: () => [...live.values()],
