@@ -6,7 +6,7 @@ import type { AppLocation } from './app-location';
 import { loadConsoleConfig } from './console-config';
 import { createConsoleServicesFromFiles, type ConsoleServices } from './console-services';
 import { forwardEventsToWindows, registerIpcHandlers } from './ipc-register';
-import { NOTICE_CLOSE_CHANNEL } from './notice-channel';
+import { NOTICE_CLOSE_CHANNEL } from '../preload/notice-channel';
 import { shouldShowNotice } from './session-notice';
 import { openInSystemBrowser } from './sign-in-electron';
 import { createWindowFactory, hardenSession, hardenWebContents, type WindowFactory } from './window-factory';

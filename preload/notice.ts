@@ -1,5 +1,5 @@
 import { contextBridge, ipcRenderer } from 'electron';
-import { NOTICE_CLOSE_CHANNEL } from '../main/notice-channel';
+import { NOTICE_CLOSE_CHANNEL } from './notice-channel';
 
 /*
  * The session-ended notice window's preload: one function, close. No IPC contract, no events,
