@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserDriver, pkcePair } from './browser-driver';
 import { startDevIdp, type DevIdp } from './dev-idp';
-import { escapeHtml, renderLoginPage, renderProblemPage } from './login-page';
+import { escapeHtml, renderLoginPage, renderOrganizationsLoginPage, renderProblemPage } from './login-page';
 import { DEMO_CLIENT_ID, DEMO_CLINIC_TENANT_ID, DEMO_STAFF_ADMIN, DEMO_TENANTS } from './tenants';
 
 const hostile = '<script>alert(1)</script>"\'&';
@@ -18,6 +18,18 @@ describe('login page rendering', () => {
     expect(html).toContain('action="/x/&#34;&#62;&#60;script&#62;/login"');
     expect(html).toContain(escapeHtml(hostile));
     expect(renderProblemPage(hostile)).not.toContain('<script>');
+  });
+
+  it('escapes every interpolated value of the organizations page too', () => {
+    const html = renderOrganizationsLoginPage({
+      tenants: [{ id: DEMO_CLINIC_TENANT_ID, name: hostile, users: [{ oid: DEMO_STAFF_ADMIN.oid, name: hostile, email: 'a@b.test', label: hostile }] }],
+      clientId: DEMO_CLIENT_ID,
+      actionPath: '/x/"><script>/login',
+      cancelPath: '/x/cancel',
+    });
+    expect(html).not.toContain('<script>');
+    expect(html).toContain(`<h2>${escapeHtml(hostile)}</h2>`);
+    expect(html).toContain('action="/x/&#34;&#62;&#60;script&#62;/login"');
   });
 
   it('escapes the five HTML-significant characters', () => {
