@@ -46,6 +46,7 @@ describe.each(databaseKinds())('console sign-in service against the dev provider
     const registered = await t.request(`/api/orgs/${orgId}/identity`, {
       method: 'PUT',
       body: { azureTenantId: DEMO_CLINIC_TENANT_ID, defaultRole: 'viewer', sessionIdleMinutes: 15, sessionAbsoluteMinutes: 480 },
+      headers: { 'x-step-up': await t.stepUp(t.token, 'org.security_settings') },
     });
     expect(registered.status, registered.text).toBe(200);
   });
