@@ -237,6 +237,23 @@ describe('auth controller, sign-in mode', () => {
     expect(s.auth.state()).toMatchObject({ state: 'locked', ended: { kind: 'idle', at: new Date(lastInput + 15 * MINUTE).toISOString() } });
   });
 
+  it('input after the machine slept past the idle minutes locks instead of reviving the session', async () => {
+    const s = setup();
+    await signedIn(s);
+    s.clock.jump(20 * MINUTE); // timers did not run while suspended
+    expect(s.auth.state().state).toBe('signed-in');
+    expect(await s.call('auth.activity')).toEqual({ ok: true, value: { idleExpiresAt: null } });
+    expect(s.auth.state()).toMatchObject({ state: 'locked', ended: { kind: 'idle' } });
+    expect(s.requests).toEqual([]);
+
+    const t = setup();
+    await signedIn(t);
+    t.clock.jump(20 * MINUTE);
+    expect(await t.call('orgs.list')).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+    expect(t.auth.state()).toMatchObject({ state: 'locked', ended: { kind: 'idle' } });
+    expect(t.requests).toEqual([]);
+  });
+
   it('locks at once when the feed says the session was revoked, with who and why', async () => {
     const s = setup();
     await signedIn(s);

@@ -131,6 +131,18 @@ export function createAuthController(options: AuthControllerOptions): AuthContro
     live.timer = clock.setTimeout(schedule, Math.min(idleAt, live.absoluteDeadline) - at);
   };
 
+  /**
+   * True (and locked) when a deadline passed without the timer noticing: timers do not run while
+   * the machine sleeps, so input after a suspend must not revive an expired session.
+   */
+  const lapsed = (): boolean => {
+    if (!live) return false;
+    const at = now();
+    if (at < live.lastActivity + live.idleMs && at < live.absoluteDeadline) return false;
+    schedule();
+    return true;
+  };
+
   /** The session ended without the user signing out. Only a live session locks. */
   function lock(ended: Omit<SessionEnded, 'at'>): void {
     if (mode.kind !== 'sign-in' || state.state !== 'signed-in') return;
@@ -261,7 +273,7 @@ export function createAuthController(options: AuthControllerOptions): AuthContro
     },
     async activity() {
       const session = live;
-      if (!session || state.state !== 'signed-in') return { idleExpiresAt: null };
+      if (!session || state.state !== 'signed-in' || lapsed()) return { idleExpiresAt: null };
       const at = now();
       session.lastActivity = at;
       if (at - session.lastHeartbeat >= heartbeatIntervalMs && !session.heartbeat) {
@@ -280,7 +292,7 @@ export function createAuthController(options: AuthControllerOptions): AuthContro
         (Object.entries(handlers) as Array<[IpcChannel, (request: unknown) => Promise<unknown>]>).map(([channel, handler]) => {
           if (WITHOUT_SESSION.has(channel)) return [channel, handler];
           const wrapped = async (request: unknown): Promise<unknown> => {
-            if (state.state !== 'signed-in') {
+            if (state.state !== 'signed-in' || lapsed()) {
               throw new ConsoleError('unauthenticated', state.state === 'locked' ? 'the console is locked: sign in again' : 'sign in first');
             }
             const sent = epoch;

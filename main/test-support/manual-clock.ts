@@ -7,6 +7,8 @@ import type { AuthClock } from '../auth-controller';
 
 export interface ManualClock extends AuthClock {
   advance(ms: number): void;
+  /** Moves the wall clock without running timers, as a suspended machine wakes up. */
+  jump(ms: number): void;
   /** Timers still waiting. */
   pending(): number;
 }
@@ -36,6 +38,9 @@ export function manualClock(start = new Date('2025-03-01T09:00:00.000Z')): Manua
         timer.fn();
       }
       current = until;
+    },
+    jump(ms) {
+      current += ms;
     },
     pending: () => timers.size,
   };
