@@ -153,6 +153,14 @@ describe('step-up proofs over the handler map', () => {
     expect(JSON.stringify(events)).not.toContain('proof:');
   });
 
+  it('refuses to send a proof that could split the header', async () => {
+    const { call, services } = consoleServices();
+    services.stepUps.keep({ action: 'mfa.reset', proof: 'abc\r\nX-Evil: 1', expiresAt: new Date(Date.now() + MINUTE).toISOString() });
+    const before = server.requests.length;
+    expect(await call('mfa.reset', { orgId: fixtures.ORG_ID, userId: MEMBER })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    expect(server.requests.length).toBe(before);
+  });
+
   it('a wrong code keeps nothing', async () => {
     const { call, services } = consoleServices();
     expect(await call('mfa.stepUp', { action: 'grants.change', code: '000000' })).toMatchObject({ ok: false, error: { code: 'mfa_code_invalid' } });
