@@ -1,7 +1,8 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { issueApiToken } from '../../server/auth/api-token';
+import { enrolTotp, totpCode } from '../../server/mfa/testing';
 import { getTestServer, type TestServer } from '../../server/test-support';
 import { launchChromium } from '../../tools/testing/chromium';
 import {
@@ -37,6 +38,7 @@ describe('granting a role at a parent unit gives access below it', () => {
   let siteAgentId: string;
   let memberId: string;
   let grantId: string;
+  let adminTotpSecret: string;
 
   const theAdmin = (): ConsoleUnderTest => {
     if (!admin) throw new Error('the admin console did not open (see beforeAll)');
@@ -56,6 +58,9 @@ describe('granting a role at a parent unit gives access below it', () => {
     childAgentId = (await t.buildAgent(orgId, examId)).agentId;
     siblingAgentId = (await t.buildAgent(orgId, annexId)).agentId;
     await t.buildOrg('Maple Grove'); // another client the member must not see
+
+    // Granting a role is a step-up action: the MSP admin has an authenticator app.
+    adminTotpSecret = (await enrolTotp(t, readFileSync(t.server.operatorTokenFile, 'utf8').trim())).secret;
 
     browser = await launchChromium();
     admin = await openConsoleAs({ name: 'admin', browser, server: t.server, tokenFile: t.server.operatorTokenFile, dataDir: t.dataDir });
@@ -90,6 +95,14 @@ describe('granting a role at a parent unit gives access below it', () => {
     await page.getByTestId('grant-role').selectOption('tech');
     await page.getByTestId('grant-unit').selectOption({ label: 'Main Street Site' });
     await page.getByTestId('grant-create').click();
+    // The server asks for a fresh second factor; the console asks for it in place and retries.
+    const stepUp = page.getByTestId('step-up-dialog');
+    await stepUp.waitFor();
+    expect(await stepUp.getAttribute('data-action')).toBe('grants.change');
+    // The enrolment used the current 30 s step; the next one is accepted (±1) and not a replay.
+    await page.getByTestId('step-up-code').fill(await totpCode(adminTotpSecret, new Date(t.server.context.clock.now().getTime() + 30_000)));
+    await page.getByTestId('step-up-submit').click();
+    await stepUp.waitFor({ state: 'hidden' });
     const grant = row.getByTestId('grant-row');
     await expect.poll(() => grant.textContent()).toContain('Technician · Main Street Site');
     expect(await grant.getAttribute('data-unit-id')).toBe(siteId);
