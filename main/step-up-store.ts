@@ -1,4 +1,4 @@
-import type { IpcChannel } from '../protocol/ipc-contract';
+import { STEP_UP_CHANNELS, type StepUpChannel } from '../protocol/ipc-contract';
 import type { StepUpAction, StepUpProof } from '../protocol/mfa';
 
 /*
@@ -9,21 +9,6 @@ import type { StepUpAction, StepUpProof } from '../protocol/mfa';
  * Expired proofs are dropped rather than sent. Locking or signing out clears the store.
  */
 
-/** Which held proof a channel takes (the server decides whether the call needs one). */
-export const STEP_UP_CHANNELS = {
-  'audit.export': 'audit.export',
-  'grants.create': 'grants.change',
-  'grants.revoke': 'grants.change',
-  'settings.update': 'org.security_settings',
-  'identity.update': 'org.security_settings',
-  'sessions.revoke': 'sessions.revoke_other',
-  'sessions.staffRevoke': 'sessions.revoke_other',
-  'mfa.regenerateBackupCodes': 'mfa.backup_codes',
-  'mfa.reset': 'mfa.reset',
-  'mfa.enrol': 'mfa.reenrol',
-} as const satisfies Partial<Record<IpcChannel, StepUpAction>>;
-
-export type StepUpChannel = keyof typeof STEP_UP_CHANNELS;
 
 export interface StepUpStore {
   /** Keeps a proof the server issued; a newer one for the same action replaces the older. */

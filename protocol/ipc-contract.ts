@@ -264,6 +264,30 @@ export const ipcContract = {
   'alerts.staffAcknowledge': { request: StaffAlertParams.strict(), response: Alert },
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
+/**
+ * The step-up action each guarded channel proves (docs/mfa.md). The server decides whether a call
+ * needs it (revoking one's own session or a first enrolment does not); main attaches a held proof
+ * for that action to the call, and the renderer asks for one when the server says it is missing.
+ */
+export const STEP_UP_CHANNELS = {
+  'audit.export': 'audit.export',
+  'grants.create': 'grants.change',
+  'grants.revoke': 'grants.change',
+  'settings.update': 'org.security_settings',
+  'identity.update': 'org.security_settings',
+  'sessions.revoke': 'sessions.revoke_other',
+  'sessions.staffRevoke': 'sessions.revoke_other',
+  'mfa.regenerateBackupCodes': 'mfa.backup_codes',
+  'mfa.reset': 'mfa.reset',
+  'mfa.enrol': 'mfa.reenrol',
+} as const satisfies Partial<Record<keyof typeof ipcContract, StepUpAction>>;
+
+export type StepUpChannel = keyof typeof STEP_UP_CHANNELS;
+
+export function stepUpActionOf(channel: string): StepUpAction | undefined {
+  return Object.hasOwn(STEP_UP_CHANNELS, channel) ? STEP_UP_CHANNELS[channel as StepUpChannel] : undefined;
+}
+
 /** Events pushed from main to the renderer. */
 export const ipcEvents = {
   'agent.status': z.object({ agent: AgentSummary }),

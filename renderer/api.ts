@@ -1,13 +1,13 @@
 import type { RmmBridge } from '../preload/index';
-import type {
-  IpcChannel,
-  IpcErrorCode,
-  IpcEventName,
-  IpcEventPayload,
-  IpcRequest,
-  IpcResponse,
+import {
+  stepUpActionOf,
+  type IpcChannel,
+  type IpcErrorCode,
+  type IpcEventName,
+  type IpcEventPayload,
+  type IpcRequest,
+  type IpcResponse,
 } from '../protocol/ipc-contract';
-import type { StepUpAction } from '../protocol/mfa';
 import { useStepUpStore, type StepUpReason } from './stores/step-up-store';
 
 /*
@@ -47,23 +47,6 @@ export class StepUpCancelled extends ApiError {
   }
 }
 
-/**
- * The step-up action each guarded channel proves (docs/mfa.md). The server decides whether a
- * call needs it (e.g. revoking one's own session or a first enrolment does not); the console
- * only answers when asked.
- */
-export const STEP_UP_ACTIONS: Partial<Record<IpcChannel, StepUpAction>> = {
-  'audit.export': 'audit.export',
-  'grants.create': 'grants.change',
-  'grants.revoke': 'grants.change',
-  'settings.update': 'org.security_settings',
-  'identity.update': 'org.security_settings',
-  'sessions.revoke': 'sessions.revoke_other',
-  'sessions.staffRevoke': 'sessions.revoke_other',
-  'mfa.regenerateBackupCodes': 'mfa.backup_codes',
-  'mfa.reset': 'mfa.reset',
-  'mfa.enrol': 'mfa.reenrol',
-};
 
 const STEP_UP_REASONS: Partial<Record<IpcErrorCode, StepUpReason>> = {
   step_up_required: 'required',
@@ -79,7 +62,7 @@ async function invoke<C extends IpcChannel>(channel: C, request: IpcRequest<C>):
 
 /** One call; a guarded channel refused for want of step-up asks for it and is retried once. */
 async function call<C extends IpcChannel>(channel: C, request: IpcRequest<C>): Promise<IpcResponse<C>> {
-  const action = STEP_UP_ACTIONS[channel];
+  const action = stepUpActionOf(channel);
   if (!action) return invoke(channel, request);
   try {
     return await invoke(channel, request);
