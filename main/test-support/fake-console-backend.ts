@@ -4,7 +4,7 @@ import type { Alert, AlertKind } from '../../protocol/alerts';
 import type { AuditAction, AuditEntry } from '../../protocol/audit-actions';
 import type { Unit } from '../../protocol/api';
 import type { OrgIdentity, Session } from '../../protocol/identity';
-import type { AuditExportProgress, AuthState, IpcChannel, IpcHandlerMap, SessionEnded } from '../../protocol/ipc-contract';
+import { stepUpActionOf, type AuditExportProgress, type AuthState, type IpcChannel, type IpcHandlerMap, type SessionEnded } from '../../protocol/ipc-contract';
 import type { StepUpAction } from '../../protocol/mfa';
 import { ORG_SCOPED, Permission, ROLE_PERMISSIONS, type Role } from '../../protocol/permissions';
 import { ConsoleError } from '../console-error';
@@ -44,20 +44,6 @@ export const FAKE_TOTP_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 const FAKE_QR = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 /** Wrong codes before step-up locks (the server's limit is of the same kind). */
 const MFA_ATTEMPTS = 5;
-
-/** Which step-up action each guarded channel needs (docs/mfa.md; renderer/api.ts has the same map). */
-const STEP_UP: Partial<Record<IpcChannel, StepUpAction>> = {
-  'audit.export': 'audit.export',
-  'grants.create': 'grants.change',
-  'grants.revoke': 'grants.change',
-  'settings.update': 'org.security_settings',
-  'identity.update': 'org.security_settings',
-  'sessions.revoke': 'sessions.revoke_other',
-  'sessions.staffRevoke': 'sessions.revoke_other',
-  'mfa.regenerateBackupCodes': 'mfa.backup_codes',
-  'mfa.reset': 'mfa.reset',
-  'mfa.enrol': 'mfa.reenrol',
-};
 
 const at = '2025-11-20T09:30:00.000Z';
 
@@ -170,7 +156,7 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
   const mfa = { enrolled: options.mfaEnrolled ?? true, enrolledAt: options.mfaEnrolled === false ? null : at, pending: false, backupCodes: backupCodeSet(), failures: 0, lockedUntil: null as string | null };
   /** Refuses a call without a fresh proof for its action, as the server's step-up does. */
   const stepUp = (channel: IpcChannel): void => {
-    const action = STEP_UP[channel];
+    const action = stepUpActionOf(channel);
     if (!options.stepUp || !action) return;
     if (!mfa.enrolled) throw new ConsoleError('mfa_not_enrolled', 'Set up an authenticator app first');
     if (!proofs.delete(action)) throw new ConsoleError('step_up_required', `This needs a fresh second factor (${action})`);

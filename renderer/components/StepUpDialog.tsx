@@ -35,6 +35,11 @@ export function StepUpDialog() {
   const [error, setError] = useState<string | null>(null);
   const [lockedUntil, setLockedUntil] = useState<string | null>(null);
   const [notEnrolled, setNotEnrolled] = useState(false);
+  const cancel = (
+    <button type="button" className="button quiet" data-testid="step-up-cancel" onClick={() => finish(false)}>
+      Cancel
+    </button>
+  );
 
   useEffect(() => {
     const element = dialog.current;
@@ -102,9 +107,7 @@ export function StepUpDialog() {
                 <button type="button" className="button" data-testid="step-up-open-security" onClick={openSecurity}>
                   Set up in Security
                 </button>
-                <button type="button" className="button quiet" data-testid="step-up-cancel" onClick={() => finish(false)}>
-                  Cancel
-                </button>
+                {cancel}
               </div>
             </>
           ) : (
@@ -142,9 +145,7 @@ export function StepUpDialog() {
                 <button type="submit" className="button" data-testid="step-up-submit" disabled={busy || !valid || lockedUntil !== null}>
                   Confirm
                 </button>
-                <button type="button" className="button quiet" data-testid="step-up-cancel" onClick={() => finish(false)}>
-                  Cancel
-                </button>
+                {cancel}
               </div>
             </>
           )}
