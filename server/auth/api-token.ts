@@ -6,8 +6,8 @@ import { withScope, type Db } from '../db/database';
 import type { Principal } from './principal';
 
 /*
- * API tokens: 256-bit random, shown once, stored only as SHA-256. They authenticate the console
- * and scripts until Azure AD sessions (issue #4) take the console over. Lookup goes through the
+ * API tokens: 256-bit random, shown once, stored only as SHA-256. They authenticate scripts and
+ * the console's token mode (people sign in with Azure AD: server sessions). Lookup goes through the
  * one definer function, before any org or user is known.
  */
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 /*
  * The bootstrap operator credential: a random token the server writes (mode 0600) to its data
  * folder on first start, like Teleport's initial admin join token. Whoever can read the data folder
- * is the operator. It is what the console presents until Azure AD sign-in lands.
+ * is the operator: the first admin, before anyone has linked an Azure identity (`npm start -- --as operator`).
  */
 
 const PREFIX = 'rmm_op_';

@@ -1,6 +1,6 @@
 /**
- * Who is making a request: a user, identified by an API token until Azure AD sign-in lands
- * (issue #4 swaps how a Principal is made, not what it is). `platformAdmin` is the MSP-wide
+ * Who is making a request: a user, identified by a server session (Azure AD sign-in) or an API
+ * token; both make the same Principal. `platformAdmin` is the MSP-wide
  * `admin` role; everything else comes from grants, resolved per org by server/access.
  */
 export interface Principal {

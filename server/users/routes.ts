@@ -25,7 +25,7 @@ export const userRoutes = [
   apiRoute({
     method: 'post',
     path: '/api/orgs/:orgId/users',
-    summary: 'Add a member to the org (until Azure AD sign-in creates them on first sign-in)',
+    summary: 'Add a member to the org (members from the org’s Azure tenant are also created on their first sign-in)',
     tag: 'users',
     permission: 'grants.manage',
     audit: 'user.created',
