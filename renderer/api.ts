@@ -54,8 +54,24 @@ const STEP_UP_REASONS: Partial<Record<IpcErrorCode, StepUpReason>> = {
   mfa_not_enrolled: 'not-enrolled',
 };
 
+/** Calls of the sign-in screen itself: their answers are about the session, not of it. */
+const SESSION_FREE = new Set<IpcChannel>(['app.info', 'connection.get', 'auth.state', 'auth.signIn', 'auth.signOut', 'auth.activity']);
+
+/** Bumped whenever the console forgets its data (lock, sign-out, another session). */
+let generation = 0;
+
+/**
+ * Answers of calls still in flight when the console forgot its data are dropped, so nothing of
+ * an ended session lands in a store behind the lock screen.
+ */
+export function dropCallsInFlight(): void {
+  generation += 1;
+}
+
 async function invoke<C extends IpcChannel>(channel: C, request: IpcRequest<C>): Promise<IpcResponse<C>> {
+  const started = generation;
   const result = await bridge().invoke(channel, request);
+  if (started !== generation && !SESSION_FREE.has(channel)) throw new ApiError('unauthenticated', 'the session ended while this call was running');
   if (!result.ok) throw new ApiError(result.error.code, result.error.message);
   return result.value;
 }

@@ -1,3 +1,4 @@
+import { dropCallsInFlight } from './api';
 import { useAccessStore } from './stores/access-store';
 import { useAgentStore } from './stores/agent-store';
 import { useAlertStore } from './stores/alert-store';
@@ -15,6 +16,7 @@ import { useWorkspaceStore } from './stores/workspace-store';
  * or the session changes, so nothing of the last session stays in the page behind the lock screen.
  */
 export function clearConsoleData(): void {
+  dropCallsInFlight();
   useStepUpStore.getState().finish(false);
   resetStore(useAccessStore);
   resetStore(useAgentStore);
