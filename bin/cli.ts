@@ -8,6 +8,7 @@ Commands:
   migrate   apply database migrations and exit
   user      add users, grant roles, issue API tokens (bootstrap, before Azure AD sign-in)
   audit     verify the audit log's hash chains, export it (JSON lines, CSV), purge by retention
+  release   make the release signing key, sign agent builds (offline; docs/agent.md)
   demo      run everything locally: server, one agent, and the console (what npm start does)
   idp       run the development identity provider (Azure AD-shaped OpenID Connect, demo users)
 
@@ -22,6 +23,7 @@ const commands: Record<string, () => Promise<Command>> = {
   migrate: async () => (await import('../server/cli/migrate')).migrateCommand,
   user: async () => (await import('../server/cli/user')).userCommand,
   audit: async () => (await import('../server/cli/audit')).auditCommand,
+  release: async () => (await import('../server/cli/release')).releaseCommand,
   agent: async () => (await import('../agent/cli')).agentCommand,
   demo: async () => (await import('../tools/demo/demo')).demoCommand,
   idp: async () => (await import('../tools/idp/cli')).idpCommand,

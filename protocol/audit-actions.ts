@@ -50,6 +50,7 @@ export const AUDIT_ACTIONS = {
   'agent.enrolment_token_created': z.object({ unitId: Id, expiresAt: z.iso.datetime() }).strict(),
   'agent.registered': z.object({ unitId: Id, hostname: z.string().max(255).nullable() }).strict(),
   'agent.quarantined': z.object({ reason: Reason }).strict(),
+  'release.trusted': z.object({ version: z.string().max(40), sha256: z.string().length(64), size: z.number().int().min(1), keyId: z.string().length(64) }).strict(),
   // jobs and scripts
   'script.submitted': z.object({ version: z.number().int().positive(), sha256: z.string().length(64) }).strict(),
   'script.approved': z.object({ version: z.number().int().positive(), sha256: z.string().length(64) }).strict(),

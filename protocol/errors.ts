@@ -28,6 +28,11 @@ export const ErrorCode = z.enum([
   'mfa_not_enrolled',
   'mfa_locked',
   'mfa_code_invalid',
+  // Signed agent updates (issue #5, docs/agent.md)
+  /** The server has no release public key (RMM_RELEASE_PUBLIC_KEY_FILE), so it cannot check a build. */
+  'release_key_not_configured',
+  /** A signed manifest whose signature does not verify under the server's release key (or names another key). */
+  'release_signature_invalid',
   // WebSocket protocol errors
   'protocol_invalid_message',
   'protocol_unsupported_version',

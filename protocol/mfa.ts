@@ -14,6 +14,8 @@ export const StepUpAction = z.enum([
   'mfa.reset',
   'mfa.reenrol',
   'mfa.backup_codes',
+  /** Adding an agent build to the trusted registry (docs/agent.md "Signed agent updates"). */
+  'releases.trust',
 ]);
 export type StepUpAction = z.infer<typeof StepUpAction>;
 

@@ -34,6 +34,8 @@ export const ServerConfig = z
     authCaFile: z.string().min(1).optional(),
     /** The MSP's own Azure tenant id: its tokens sign in linked staff users (no org), never client orgs. Unset: no staff sign-in. */
     authStaffTenant: z.uuid().transform((id) => id.toLowerCase()).optional(),
+    /** PEM file of the release public key (`rmm release keygen`): builds are trusted only when signed by it. Unset: none can be added. */
+    releasePublicKeyFile: z.string().min(1).optional(),
   })
   .strict()
   .refine((c) => (c.tlsCertFile === undefined) === (c.tlsKeyFile === undefined), {
@@ -61,6 +63,7 @@ const envNames: Record<keyof ServerConfig, string> = {
   authScope: 'RMM_AUTH_SCOPE',
   authCaFile: 'RMM_AUTH_CA_FILE',
   authStaffTenant: 'RMM_AUTH_STAFF_TENANT',
+  releasePublicKeyFile: 'RMM_RELEASE_PUBLIC_KEY_FILE',
 };
 
 export class ConfigError extends Error {

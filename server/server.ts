@@ -28,13 +28,15 @@ import { sessionRoutes } from './sessions/routes';
 import { SESSION_TOKEN_PREFIX } from './sessions/store';
 import { grantRoutes } from './grants/routes';
 import { orgRoutes } from './orgs/routes';
+import { loadReleaseKey } from './releases/release-key';
+import { releaseRoutes } from './releases/routes';
 import { unitRoutes } from './units/routes';
 import { userRoutes } from './users/routes';
 import { workspaceRoutes } from './workspace/routes';
 import { loadOrCreateCertificate } from './tls/certificate';
 import { createTlsOnlyListener } from './tls/plaintext-guard';
 
-export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes, ...auditRoutes, ...mfaRoutes, ...identityRoutes, ...sessionRoutes, ...alertRoutes];
+export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes, ...auditRoutes, ...mfaRoutes, ...identityRoutes, ...sessionRoutes, ...alertRoutes, ...releaseRoutes];
 
 export interface RunningServer {
   url: string;
@@ -74,6 +76,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     throw new StartupError(
       `Refusing to listen on ${config.host} with the generated self-signed certificate: set RMM_TLS_CERT_FILE and RMM_TLS_KEY_FILE for a non-loopback address`,
     );
+  }
+
+  if (config.releasePublicKeyFile) {
+    // Checked before anything starts: a wrong key file should stop the start, not the first upload.
+    try {
+      loadReleaseKey(config.releasePublicKeyFile);
+    } catch (err) {
+      throw new StartupError((err as Error).message);
+    }
   }
 
   const metrics = createMetrics();

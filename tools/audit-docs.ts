@@ -48,6 +48,7 @@ const WHEN: Record<AuditAction, string> = {
   'agent.enrolment_token_created': 'An enrolment token for a unit was created',
   'agent.registered': 'An endpoint registered with an enrolment token',
   'agent.quarantined': 'An agent was quarantined (e.g. a fingerprint mismatch)',
+  'release.trusted': 'An MSP admin added a signed agent build to the trusted registry, after step-up (platform chain; target: the build\'s SHA-256)',
   'script.submitted': 'A script version was submitted for approval',
   'script.approved': 'A script version was approved',
   'script.rejected': 'A script version was rejected',

@@ -22,6 +22,7 @@ const ACTION_LABELS: Record<StepUpAction, string> = {
   'mfa.reset': "reset a user's MFA",
   'mfa.reenrol': 'set up your authenticator app again',
   'mfa.backup_codes': 'create new backup codes',
+  'releases.trust': 'trust a signed agent build',
 };
 
 export function StepUpDialog() {

@@ -39,6 +39,10 @@ const USER_OWNED: Record<string, string> = {
 };
 /** Tables whose org_id NULL rows are visible outside any org (migrations 0002, 0008, 0009): staff, their sessions and alerts, the platform audit chain. */
 const PLATFORM_ROWS = new Set(['users', 'audit_log', 'audit_heads', 'audit_checkpoints', 'sessions', 'alerts']);
+/** Tables of the MSP alone, without org_id: seen and written only in the platform scope (no org set), tested below. */
+const PLATFORM_ONLY: Record<string, string> = {
+  trusted_builds: 'agent builds the MSP trusts (migration 0010)',
+};
 
 interface Tenant {
   orgId: string;
@@ -104,6 +108,7 @@ describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
       staffSessionId = await insertSession(tx, { orgId: null, userId: staffUserId, token: generateSessionToken(), at: new Date(), userAgent: 'rls', ip: '127.0.0.1' });
       await insertAlert(tx, { orgId: null, kind: 'mfa.locked', subject: { userId: staffUserId, name: 'MSP staff' }, message: "MSP staff's step-up is locked", at: new Date() });
       await appendAudit(tx, { orgId: null, actor: { type: 'system' }, action: 'auth.sign_in_failed', details: { method: 'api_token', reason: 'unknown token' }, time: new Date() });
+      await tx.insertInto('trusted_builds').values({ sha256: 'b'.repeat(64), version: '1.0.0', size: 1, key_id: 'c'.repeat(64), manifest: '{}', added_by: staffUserId, added_at: new Date() }).execute();
     });
     const rows = await database.ownerQuery(
       `SELECT c.relname AS name, EXISTS (SELECT 1 FROM pg_attribute x WHERE x.attrelid = c.oid AND x.attname = 'org_id' AND NOT x.attisdropped) AS has_org_id
@@ -152,7 +157,7 @@ describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
   });
 
   it('every table is either org-scoped (org_id) or owned by a user, and the test fills it for both orgs', async () => {
-    for (const table of tables) {
+    for (const table of tables.filter((t) => !(t.name in PLATFORM_ONLY))) {
       if (table.hasOrgId) {
         for (const tenant of [a, b]) expect(Number((await fingerprint(table.name, tenant.orgId))?.n), `${table.name}: seed rows for it in seedTenant()`).toBeGreaterThan(0);
       } else {
@@ -229,7 +234,8 @@ describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
       const seen = await attempt({}, hasOrgId ? `SELECT org_id FROM ${name}` : `SELECT 1 FROM ${name}`);
       expect(seen.ok, name).toBe(true);
       const rows = seen.ok ? seen.rows : [];
-      if (!hasOrgId || !PLATFORM_ROWS.has(name)) expect(rows, name).toEqual([]);
+      if (name in PLATFORM_ONLY) expect(rows.length, name).toBeGreaterThan(0);
+      else if (!hasOrgId || !PLATFORM_ROWS.has(name)) expect(rows, name).toEqual([]);
       else expect(rows.every((r) => r.org_id === null), name).toBe(true);
     }
     expect(await database.db.selectFrom('units').selectAll().execute()).toEqual([]);
@@ -275,6 +281,20 @@ describe.each(databaseKinds())('tenant isolation on %s', (kind) => {
     expect((await attempt({ orgId: a.orgId }, 'DELETE FROM alerts')).ok).toBe(false);
     const platform = await attempt({}, 'SELECT org_id FROM alerts');
     expect(platform.ok && platform.rows).toEqual([{ org_id: null }]);
+  });
+
+  it('trusted builds (no org, migration 0010) are seen and added only in the platform scope, never inside an org; nobody changes or deletes one', async () => {
+    for (const scope of [{ orgId: a.orgId }, { orgId: a.orgId, userId: a.userId }]) {
+      expect(await attempt(scope, 'SELECT sha256 FROM trusted_builds'), JSON.stringify(scope)).toMatchObject({ ok: true, rows: [] });
+      const smuggled = await attempt(scope, `INSERT INTO trusted_builds (sha256, version, size, key_id, manifest, added_by, added_at) VALUES ($1, '6.6.6', 1, $1, '{}', $2, now())`, ['d'.repeat(64), a.userId]);
+      expect(smuggled.ok, JSON.stringify(scope)).toBe(false);
+    }
+    for (const scope of [{}, { orgId: a.orgId }]) {
+      for (const statement of [`UPDATE trusted_builds SET version = '9.9.9'`, 'DELETE FROM trusted_builds', 'TRUNCATE trusted_builds']) {
+        expect((await attempt(scope, statement)).ok, `${statement} ${JSON.stringify(scope)}`).toBe(false);
+      }
+    }
+    expect(await attempt({}, 'SELECT sha256, version FROM trusted_builds')).toMatchObject({ ok: true, rows: [{ sha256: 'b'.repeat(64), version: '1.0.0' }] });
   });
 
   it('a session of no org held by an org member is never accepted by the token lookup (rmm_session_by_token)', async () => {

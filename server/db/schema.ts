@@ -192,6 +192,19 @@ export interface AlertsTable {
   acknowledged_by_name: string | null;
 }
 
+/** Platform scope only, append-only (migration 0010). */
+export interface TrustedBuildsTable {
+  sha256: string;
+  version: string;
+  /** bigint: pg returns it as a string. */
+  size: ColumnType<string | number | bigint, number, never>;
+  key_id: string;
+  /** The signed manifest (manifest, signature, key id) the build was trusted from. */
+  manifest: ColumnType<unknown, string, never>;
+  added_by: string;
+  added_at: Date;
+}
+
 export interface Database {
   orgs: OrgsTable;
   units: UnitsTable;
@@ -209,6 +222,7 @@ export interface Database {
   mfa_step_up_proofs: MfaStepUpProofsTable;
   sessions: SessionsTable;
   alerts: AlertsTable;
+  trusted_builds: TrustedBuildsTable;
 }
 
 export type AgentRow = Selectable<AgentsTable>;

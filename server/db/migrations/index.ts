@@ -8,6 +8,7 @@ import * as m0006 from './0006_identity_sessions';
 import * as m0007 from './0007_mfa';
 import * as m0008 from './0008_staff_sessions';
 import * as m0009 from './0009_alerts';
+import * as m0010 from './0010_release_registry';
 
 /** Ordered, forward-only. Append; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0007_mfa': m0007,
   '0008_staff_sessions': m0008,
   '0009_alerts': m0009,
+  '0010_release_registry': m0010,
 };
 
 export const migrationProvider: MigrationProvider = {
