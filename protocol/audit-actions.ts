@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GrantRole, Permission } from './permissions';
+import { ScriptLanguage } from './scripts';
 
 /*
  * The audit action catalog (Teleport's typed events): every action the audit log can record, with
@@ -52,9 +53,10 @@ export const AUDIT_ACTIONS = {
   'agent.quarantined': z.object({ reason: Reason }).strict(),
   'release.trusted': z.object({ version: z.string().max(40), sha256: z.string().length(64), size: z.number().int().min(1), keyId: z.string().length(64) }).strict(),
   // jobs and scripts
+  'script.created': z.object({ name: z.string().max(200), language: ScriptLanguage, unitId: Id.nullable(), version: z.number().int().positive(), sha256: z.string().length(64) }).strict(),
   'script.submitted': z.object({ version: z.number().int().positive(), sha256: z.string().length(64) }).strict(),
-  'script.approved': z.object({ version: z.number().int().positive(), sha256: z.string().length(64) }).strict(),
-  'script.rejected': z.object({ version: z.number().int().positive(), reason: Reason }).strict(),
+  'script.approved': z.object({ version: z.number().int().positive(), sha256: z.string().length(64), reason: Reason }).strict(),
+  'script.rejected': z.object({ version: z.number().int().positive(), sha256: z.string().length(64), reason: Reason }).strict(),
   'job.created': z.object({ scriptSha256: z.string().length(64), targets: z.number().int().min(0) }).strict(),
   'job.refused': z.object({ reason: Reason }).strict(),
   'job.tampering_detected': z.object({ reason: Reason }).strict(),

@@ -28,6 +28,11 @@ export const ErrorCode = z.enum([
   'mfa_not_enrolled',
   'mfa_locked',
   'mfa_code_invalid',
+  // Scripts (issue #5, docs/scripts.md)
+  /** The caller wrote the script version they try to approve or reject: someone else must. */
+  'own_script',
+  /** A script hash that names no approved version of the org (unknown, pending, rejected, or altered): it cannot run. */
+  'script_not_approved',
   // Signed agent updates (issue #5, docs/agent.md)
   /** The server has no release public key (RMM_RELEASE_PUBLIC_KEY_FILE), so it cannot check a build. */
   'release_key_not_configured',

@@ -30,13 +30,14 @@ import { grantRoutes } from './grants/routes';
 import { orgRoutes } from './orgs/routes';
 import { loadReleaseKey } from './releases/release-key';
 import { releaseRoutes } from './releases/routes';
+import { scriptRoutes } from './scripts/routes';
 import { unitRoutes } from './units/routes';
 import { userRoutes } from './users/routes';
 import { workspaceRoutes } from './workspace/routes';
 import { loadOrCreateCertificate } from './tls/certificate';
 import { createTlsOnlyListener } from './tls/plaintext-guard';
 
-export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes, ...auditRoutes, ...mfaRoutes, ...identityRoutes, ...sessionRoutes, ...alertRoutes, ...releaseRoutes];
+export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes, ...auditRoutes, ...mfaRoutes, ...identityRoutes, ...sessionRoutes, ...alertRoutes, ...scriptRoutes, ...releaseRoutes];
 
 export interface RunningServer {
   url: string;

@@ -136,7 +136,10 @@ describe.each(databaseKinds())('API access matrix on %s', (kind) => {
     const itemId = (item.json() as { id: string }).id;
     const shared = await t.request(`/api/orgs/${org.id}/units/${unit.id}/shared-items`, { method: 'POST', token: owner.token, body: { itemId } });
     expect(shared.status, shared.text).toBe(200);
-    return { orgId: org.id, unitId: unit.id, parentId: unit.id, agentId, userId: member.userId, grantId, itemId };
+    const script = await t.request(`/api/orgs/${org.id}/scripts`, { method: 'POST', token: owner.token, body: { unitId: unit.id, name: `${name} script`, language: 'bash', body: `echo ${name} secret`, parameters: [], timeoutSeconds: 60 } });
+    expect(script.status, script.text).toBe(200);
+    const scriptId = (script.json() as { script: { id: string } }).script.id;
+    return { orgId: org.id, unitId: unit.id, parentId: unit.id, agentId, userId: member.userId, grantId, itemId, scriptId };
   }
 
   beforeAll(async () => {

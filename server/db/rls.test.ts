@@ -10,6 +10,7 @@ import { createOrg } from '../orgs/store';
 import { createUnit } from '../units/store';
 import { createUser } from '../users/store';
 import { insertAlert } from '../alerts/store';
+import { insertScript } from '../scripts/store';
 import { issueStepUpProof } from '../mfa/step-up';
 import { replaceBackupCodes, savePendingSecret } from '../mfa/store';
 import { generateSessionToken, insertSession, sessionByToken } from '../sessions/store';
@@ -65,6 +66,10 @@ async function seedTenant(database: TestDatabase, name: string): Promise<Tenant>
   await withOrg(db, orgId, (tx) => createGrant(tx, { orgId, userId, role: 'tech', unitId, createdBy: null }));
   await withOrg(db, orgId, (tx) => insertSession(tx, { orgId, userId, token: generateSessionToken(), at: new Date(), userAgent: 'rls', ip: '127.0.0.1' }));
   await withOrg(db, orgId, (tx) => insertAlert(tx, { orgId, kind: 'mfa.backup_code_used', subject: { userId, name: `${name} tech` }, message: `${name} tech used a backup code (9 left)`, at: new Date() }));
+  await withOrg(db, orgId, (tx) => insertScript(tx, {
+    orgId, unitId, name: `${name} script`, language: 'bash', body: `echo ${name}`, parameters: [], timeoutSeconds: 60,
+    sha256: (orgId.replaceAll('-', '') + orgId.replaceAll('-', '')).slice(0, 64), author: { userId, name: `${name} tech` }, at: new Date(),
+  }));
   await withScope(db, { orgId, userId }, async (tx) => {
     const item = await tx.insertInto('workspace_items')
       .values({ owner_id: userId, kind: 'note', title: 'shared', language: null, body: name, updated_at: new Date() })

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
 import type { Inventory } from '../../protocol/inventory';
 import type { GrantRole } from '../../protocol/permissions';
+import type { ScriptLanguage, ScriptParameter, ScriptVersionStatus } from '../../protocol/scripts';
 
 /** Kysely's view of the tables. Keep in step with migrations/. */
 
@@ -205,6 +206,37 @@ export interface TrustedBuildsTable {
   added_at: Date;
 }
 
+export interface ScriptsTable {
+  id: Generated<string>;
+  org_id: string;
+  /** NULL: an org-wide script (migration 0011). */
+  unit_id: string | null;
+  name: string;
+  language: ScriptLanguage;
+  latest_version: Generated<number>;
+  created_by: string;
+  created_at: Date;
+}
+
+/** Immutable but for the decision columns (migration 0011). */
+export interface ScriptVersionsTable {
+  org_id: string;
+  script_id: string;
+  version: number;
+  body: string;
+  parameters: ColumnType<ScriptParameter[], string, never>;
+  timeout_seconds: number;
+  sha256: string;
+  author_id: string;
+  author_name: string;
+  created_at: Date;
+  status: ColumnType<ScriptVersionStatus, ScriptVersionStatus | undefined, ScriptVersionStatus>;
+  decided_by: string | null;
+  decided_by_name: string | null;
+  decided_at: NullableTimestamp;
+  reason: string | null;
+}
+
 export interface Database {
   orgs: OrgsTable;
   units: UnitsTable;
@@ -223,6 +255,8 @@ export interface Database {
   sessions: SessionsTable;
   alerts: AlertsTable;
   trusted_builds: TrustedBuildsTable;
+  scripts: ScriptsTable;
+  script_versions: ScriptVersionsTable;
 }
 
 export type AgentRow = Selectable<AgentsTable>;

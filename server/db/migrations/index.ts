@@ -9,6 +9,7 @@ import * as m0007 from './0007_mfa';
 import * as m0008 from './0008_staff_sessions';
 import * as m0009 from './0009_alerts';
 import * as m0010 from './0010_release_registry';
+import * as m0011 from './0011_scripts';
 
 /** Ordered, forward-only. Append; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0008_staff_sessions': m0008,
   '0009_alerts': m0009,
   '0010_release_registry': m0010,
+  '0011_scripts': m0011,
 };
 
 export const migrationProvider: MigrationProvider = {
