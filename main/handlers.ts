@@ -16,6 +16,7 @@ import { createAuthHandlers } from './auth-handlers';
 import type { ConsoleFeed } from './console-feed';
 import { createMfaHandlers } from './mfa-handlers';
 import { createOrgHandlers } from './org-handlers';
+import { createScriptHandlers } from './script-handlers';
 import { createSessionHandlers } from './session-handlers';
 import type { StepUpStore } from './step-up-store';
 import { createWorkspaceHandlers } from './workspace-handlers';
@@ -57,6 +58,7 @@ export function createHandlers(deps: HandlerDeps): IpcHandlerMap {
     ...createSessionHandlers(api, stepUps),
     ...createMfaHandlers(api, stepUps),
     ...createAlertHandlers(api),
+    ...createScriptHandlers(api, stepUps),
   });
 }
 

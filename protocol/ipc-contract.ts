@@ -27,6 +27,7 @@ import { AgentDetail, AgentList, AgentParams, AgentSummary, OrgList, OrgParams, 
 import { ErrorCode } from './errors';
 import { OrgIdentity, RevokedSession, RevokeSessionBody, SessionEndKind, SessionList, SessionParams, SessionTimes, StaffSessionParams } from './identity';
 import { BackupCode, BackupCodes, EnrolmentStarted, MfaResetResult, MfaStatus, StepUpAction, TotpCode, UserParams } from './mfa';
+import { CreateScriptBody, NewScriptVersionBody, ScriptDecisionBody, ScriptDetail, ScriptList, ScriptParams, ScriptVersion } from './scripts';
 
 /*
  * The one IPC contract between the console's renderer and its main side. Electron's ipcMain,
@@ -262,6 +263,18 @@ export const ipcContract = {
   /** Alerts about MSP staff users (MSP admins). */
   'alerts.staffList': { request: z.object({ open: z.boolean().optional() }).strict(), response: AlertList },
   'alerts.staffAcknowledge': { request: StaffAlertParams.strict(), response: Alert },
+
+  /** The org's script library the caller may read (docs/scripts.md). */
+  'scripts.list': { request: OrgParams.strict(), response: ScriptList },
+  /** A script with all its versions, newest first. */
+  'scripts.get': { request: ScriptParams.strict(), response: ScriptDetail },
+  /** A new script with its version 1, pending approval. */
+  'scripts.create': { request: OrgParams.extend(CreateScriptBody.shape).strict(), response: ScriptDetail },
+  /** Edits a script: its next version, pending approval. */
+  'scripts.addVersion': { request: ScriptParams.extend(NewScriptVersionBody.shape).strict(), response: ScriptVersion },
+  /** Decides a pending version with a reason; step-up `scripts.approve`, never by its author (own_script). */
+  'scripts.approve': { request: ScriptParams.extend(ScriptDecisionBody.shape).strict(), response: ScriptVersion },
+  'scripts.reject': { request: ScriptParams.extend(ScriptDecisionBody.shape).strict(), response: ScriptVersion },
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
 /**
@@ -280,6 +293,8 @@ export const STEP_UP_CHANNELS = {
   'mfa.regenerateBackupCodes': 'mfa.backup_codes',
   'mfa.reset': 'mfa.reset',
   'mfa.enrol': 'mfa.reenrol',
+  'scripts.approve': 'scripts.approve',
+  'scripts.reject': 'scripts.approve',
 } as const satisfies Partial<Record<keyof typeof ipcContract, StepUpAction>>;
 
 export type StepUpChannel = keyof typeof STEP_UP_CHANNELS;

@@ -7,6 +7,7 @@ import { ConnectionBanner } from './components/ConnectionBanner';
 import { OrgList } from './components/OrgList';
 import { OrgSignInView } from './components/OrgSignInView';
 import { PeopleView } from './components/PeopleView';
+import { ScriptsView } from './components/ScriptsView';
 import { SecurityView } from './components/SecurityView';
 import { SessionsView } from './components/SessionsView';
 import { SignedInUser } from './components/SignedInUser';
@@ -76,6 +77,7 @@ function Console({ signInMode }: { signInMode: boolean }) {
           {view === 'units' && <UnitAdmin />}
           {view === 'people' && <PeopleView />}
           {view === 'workspace' && <WorkspaceView />}
+          {view === 'scripts' && <ScriptsView />}
           {view === 'audit' && <AuditView />}
           {view === 'sessions' && <SessionsView />}
           {view === 'identity' && <OrgSignInView />}

@@ -144,6 +144,12 @@ export const api = {
   acknowledgeAlert: (orgId: string, alertId: string) => call('alerts.acknowledge', { orgId, alertId }),
   staffAlerts: () => call('alerts.staffList', {}),
   acknowledgeStaffAlert: (alertId: string) => call('alerts.staffAcknowledge', { alertId }),
+  listScripts: (orgId: string) => call('scripts.list', { orgId }),
+  getScript: (orgId: string, scriptId: string) => call('scripts.get', { orgId, scriptId }),
+  createScript: (request: IpcRequest<'scripts.create'>) => call('scripts.create', request),
+  addScriptVersion: (request: IpcRequest<'scripts.addVersion'>) => call('scripts.addVersion', request),
+  approveScript: (request: IpcRequest<'scripts.approve'>) => call('scripts.approve', request),
+  rejectScript: (request: IpcRequest<'scripts.reject'>) => call('scripts.reject', request),
   on<E extends IpcEventName>(event: E, listener: (payload: IpcEventPayload<E>) => void): () => void {
     return bridge().on(event, listener);
   },

@@ -33,4 +33,10 @@ export const MUTATING_CONTROL_TEST_IDS = [
   'session-revoke',
   'staff-session-revoke',
   'alert-acknowledge',
+  // script library (scripts.write on the script's unit; deciding: scripts.approve and step-up)
+  'script-new',
+  'script-new-version',
+  'script-save',
+  'script-approve',
+  'script-reject',
 ] as const;

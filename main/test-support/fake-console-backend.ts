@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Grant, OrgAccess, User, WorkspaceItem } from '../../protocol/access';
 import type { Alert, AlertKind } from '../../protocol/alerts';
 import type { AuditAction, AuditEntry } from '../../protocol/audit-actions';
@@ -7,6 +7,7 @@ import type { OrgIdentity, Session } from '../../protocol/identity';
 import { stepUpActionOf, type AuditExportProgress, type AuthState, type IpcChannel, type IpcHandlerMap, type SessionEnded } from '../../protocol/ipc-contract';
 import type { StepUpAction } from '../../protocol/mfa';
 import { ORG_SCOPED, Permission, ROLE_PERMISSIONS, type Role } from '../../protocol/permissions';
+import type { Script, ScriptContent, ScriptDetail, ScriptParameter, ScriptVersion } from '../../protocol/scripts';
 import { ConsoleError } from '../console-error';
 import { createEventHub, type EventSink, type EventSource } from '../handlers';
 import * as fixtures from './console-fixtures';
@@ -23,6 +24,11 @@ import * as fixtures from './console-fixtures';
  * step and can lock the console as an admin's revocation would), step-up on the guarded
  * channels until `mfa.stepUp` proves FAKE_TOTP_CODE (or a backup code) for that action, TOTP
  * enrolment, sessions, the org's sign-in settings and alerts (`raiseAlert` pushes one live).
+ *
+ * Issue #5: the org script library, seeded with Jane's org-wide "Clear print queue" (version 1
+ * approved, version 2 pending: the approval queue and its diff) and Pat's "Map shared drive" for
+ * the exam rooms (version 1 pending). Deciding one's own version is
+ * refused with `own_script` (after step-up, as the server's order is), a decided one `conflict`.
  */
 
 export const ME_ID = '3a3a3a3a-0000-4000-8000-000000000001';
@@ -37,6 +43,12 @@ export const MY_LAPTOP_SESSION_ID = '6a6a6a6a-0000-4000-8000-000000000002';
 export const JANE_SESSION_ID = '6a6a6a6a-0000-4000-8000-000000000003';
 export const STAFF_SESSION_ID = '6a6a6a6a-0000-4000-8000-000000000004';
 export const OPEN_ALERT_ID = '7a7a7a7a-0000-4000-8000-000000000001';
+/** Jane's org-wide library script: version 1 approved by Pat, version 2 pending. */
+export const PRINT_QUEUE_SCRIPT_ID = '8a8a8a8a-0000-4000-8000-000000000001';
+/** Pat's script for the exam rooms: version 1 pending. */
+export const MAP_DRIVE_SCRIPT_ID = '8a8a8a8a-0000-4000-8000-000000000002';
+export const PRINT_QUEUE_V1 = 'Stop-Service -Name Spooler\nRemove-Item C:\\Windows\\System32\\spool\\PRINTERS\\*\nStart-Service -Name Spooler';
+export const PRINT_QUEUE_V2 = 'Stop-Service -Name Spooler -Force\nRemove-Item C:\\Windows\\System32\\spool\\PRINTERS\\*\nStart-Service -Name Spooler\nGet-Service -Name Spooler';
 /** The one TOTP code the fake accepts (a real server takes the current one of 30 s steps). */
 export const FAKE_TOTP_CODE = '246810';
 export const FAKE_TOTP_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
@@ -64,6 +76,8 @@ export interface FakeConsoleBackend {
   sessions: Session[];
   alerts: Alert[];
   auth: FakeAuth;
+  /** The script library, each with its versions newest first. */
+  scripts: ScriptDetail[];
   /** A new alert in the open org (or about MSP staff with orgId null), pushed as `alert.raised`. */
   raiseAlert(message: string, options?: { kind?: AlertKind; orgId?: string | null }): Alert;
 }
@@ -296,6 +310,62 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
     return [...mfa.backupCodes].map(printedBackupCode);
   };
 
+  // The script library (issue #5).
+  const canAnywhere = (permission: Permission): boolean => {
+    const held = access(fixtures.ORG_ID);
+    return held.org.includes(permission) || Object.values(held.units).some((p) => p.includes(permission));
+  };
+  const scripts: ScriptDetail[] = [];
+  /** A stand-in for the server's hash of the canonical content: unique per content, which is all the console relies on. */
+  const contentHash = (content: ScriptContent): string => createHash('sha256').update(JSON.stringify([content.language, content.body, content.parameters, content.timeoutSeconds])).digest('hex');
+  const scriptVersion = (scriptId: string, version: number, content: ScriptContent, author: User, createdAt = now()): ScriptVersion => {
+    const sha256 = contentHash(content);
+    if (scripts.some((d) => d.versions.some((v) => v.sha256 === sha256))) throw new ConsoleError('conflict', 'A script version with exactly this content (same SHA-256) already exists in this organisation');
+    return {
+      scriptId, version, body: content.body, parameters: content.parameters.map((p: ScriptParameter) => ({ ...p })), timeoutSeconds: content.timeoutSeconds, sha256,
+      authorId: author.id, authorName: author.displayName, createdAt, status: 'pending', decidedBy: null, decidedByName: null, decidedAt: null, reason: null,
+    };
+  };
+  const recount = (detail: ScriptDetail): void => {
+    const script: Script = detail.script;
+    script.latestVersion = Math.max(...detail.versions.map((v) => v.version));
+    script.pendingVersions = detail.versions.filter((v) => v.status === 'pending').length;
+    script.latestApprovedVersion = detail.versions.filter((v) => v.status === 'approved').reduce<number | null>((max, v) => (max === null || v.version > max ? v.version : max), null);
+  };
+  const findScript = (orgId: string, scriptId: string): ScriptDetail => {
+    const found = scripts.find((d) => d.script.id === scriptId && d.script.orgId === orgId);
+    if (!found || !canAnywhere('scripts.read')) throw new ConsoleError('not_found', 'No such script');
+    return found;
+  };
+  /** Approve or reject: permission, then step-up, then never the author, then only a pending version (the server's order). */
+  const decideScript = (channel: 'scripts.approve' | 'scripts.reject', request: { orgId: string; scriptId: string; version: number; reason: string }, status: 'approved' | 'rejected'): ScriptVersion => {
+    const found = findScript(request.orgId, request.scriptId);
+    const held = access(fixtures.ORG_ID);
+    const unitId = found.script.unitId;
+    if (!(unitId === null ? held.org : held.units[unitId] ?? []).includes('scripts.approve')) throw new ConsoleError('forbidden', 'You need the scripts.approve permission');
+    stepUp(channel);
+    const version = found.versions.find((v) => v.version === request.version);
+    if (!version) throw new ConsoleError('not_found', 'No such version of this script');
+    if (version.authorId === ME_ID) throw new ConsoleError('own_script', 'You wrote this version: someone else with scripts.approve must approve or reject it');
+    if (version.status !== 'pending') throw new ConsoleError('conflict', `Version ${version.version} was already ${version.status}; only a pending version can be decided`);
+    changes.push(channel);
+    Object.assign(version, { status, decidedBy: ME_ID, decidedByName: me.displayName, decidedAt: now(), reason: request.reason });
+    recount(found);
+    record(status === 'approved' ? 'script.approved' : 'script.rejected', { type: 'script', id: found.script.id }, { version: version.version, sha256: version.sha256, reason: request.reason });
+    return { ...version };
+  };
+  {
+    const jane = users[1] ?? me;
+    const pat = users[2] ?? me;
+    const content = { language: 'powershell' as const, parameters: [], timeoutSeconds: 120 };
+    const v1 = { ...scriptVersion(PRINT_QUEUE_SCRIPT_ID, 1, { ...content, body: PRINT_QUEUE_V1 }, jane, at), status: 'approved' as const, decidedBy: pat.id, decidedByName: pat.displayName, decidedAt: at, reason: 'Reviewed with the front desk' };
+    const v2 = scriptVersion(PRINT_QUEUE_SCRIPT_ID, 2, { ...content, body: PRINT_QUEUE_V2 }, jane, at);
+    const detail: ScriptDetail = { script: { id: PRINT_QUEUE_SCRIPT_ID, orgId: fixtures.ORG_ID, unitId: null, name: 'Clear print queue', language: 'powershell', latestVersion: 2, latestApprovedVersion: 1, pendingVersions: 1, createdAt: at }, versions: [v2, v1] };
+    scripts.push(detail);
+    const drive = scriptVersion(MAP_DRIVE_SCRIPT_ID, 1, { ...content, body: 'New-PSDrive -Name S -PSProvider FileSystem -Root \\\\files\\shared -Persist' }, pat, at);
+    scripts.push({ script: { id: MAP_DRIVE_SCRIPT_ID, orgId: fixtures.ORG_ID, unitId: fixtures.CLINIC_UNIT_ID, name: 'Map shared drive', language: 'powershell', latestVersion: 1, latestApprovedVersion: null, pendingVersions: 1, createdAt: at }, versions: [drive] });
+  }
+
   const handlers: IpcHandlerMap = {
     'app.info': async () => ({ name: 'RMM Console', version: '0.1.0', serverOrigin: 'https://rmm.lakeside.test:8443', host: 'browser-host' }),
     'orgs.list': async () => ({ orgs: fixtures.orgs }),
@@ -518,6 +588,35 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
       return { alerts: alerts.filter((a) => a.orgId === null && (!open || a.acknowledgedAt === null)).reverse() };
     },
     'alerts.staffAcknowledge': async ({ alertId }) => acknowledge(findAlert(alertId, null), 'alerts.staffAcknowledge'),
+
+    'scripts.list': async ({ orgId }) => {
+      if (!canAnywhere('scripts.read')) throw new ConsoleError('forbidden', 'You need the scripts.read permission');
+      return { scripts: scripts.filter((d) => d.script.orgId === orgId).map((d) => ({ ...d.script })).sort((a, b) => a.name.localeCompare(b.name)) };
+    },
+    'scripts.get': async ({ orgId, scriptId }) => {
+      const found = findScript(orgId, scriptId);
+      return { script: { ...found.script }, versions: found.versions.map((v) => ({ ...v })) };
+    },
+    'scripts.create': async ({ orgId, unitId, name, language, body, parameters, timeoutSeconds }) => {
+      require('scripts.create', 'scripts.write', unitId);
+      const scriptId = randomUUID();
+      const version = scriptVersion(scriptId, 1, { language, body, parameters, timeoutSeconds }, me);
+      const created: ScriptDetail = { script: { id: scriptId, orgId, unitId, name, language, latestVersion: 1, latestApprovedVersion: null, pendingVersions: 1, createdAt: now() }, versions: [version] };
+      scripts.push(created);
+      record('script.created', { type: 'script', id: scriptId }, { name, language, unitId, version: 1, sha256: version.sha256 });
+      return { script: { ...created.script }, versions: [{ ...version }] };
+    },
+    'scripts.addVersion': async ({ orgId, scriptId, body, parameters, timeoutSeconds }) => {
+      const found = findScript(orgId, scriptId);
+      require('scripts.addVersion', 'scripts.write', found.script.unitId);
+      const version = scriptVersion(scriptId, found.script.latestVersion + 1, { language: found.script.language, body, parameters, timeoutSeconds }, me);
+      found.versions.unshift(version);
+      recount(found);
+      record('script.submitted', { type: 'script', id: scriptId }, { version: version.version, sha256: version.sha256 });
+      return { ...version };
+    },
+    'scripts.approve': async (request) => decideScript('scripts.approve', request, 'approved'),
+    'scripts.reject': async (request) => decideScript('scripts.reject', request, 'rejected'),
   };
 
   const calls: IpcChannel[] = [];
@@ -531,7 +630,7 @@ export function createFakeConsoleBackend(options: FakeBackendOptions): FakeConso
     ]),
   ) as IpcHandlerMap;
 
-  return { handlers: recorded, events, changes, entered, units, grants, audit, calls, stepUps, sessions, alerts, auth, raiseAlert };
+  return { handlers: recorded, events, changes, entered, units, grants, audit, calls, stepUps, sessions, alerts, auth, raiseAlert, scripts };
 }
 
 /** Ten codes as printed (`ABCDE-FGHJK`), kept without the dash. */

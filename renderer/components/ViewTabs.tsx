@@ -8,6 +8,7 @@ const VIEWS: Array<{ view: ConsoleView; label: string }> = [
   { view: 'units', label: 'Units' },
   { view: 'people', label: 'Users & grants' },
   { view: 'workspace', label: 'Workspace' },
+  { view: 'scripts', label: 'Scripts' },
   { view: 'audit', label: 'Audit log' },
   { view: 'sessions', label: 'Sessions' },
   { view: 'identity', label: 'Sign-in settings' },
@@ -18,7 +19,8 @@ const VIEWS: Array<{ view: ConsoleView; label: string }> = [
 /**
  * Screens the signed-in user may open in this org: people needs users.read (org level) or
  * grants.manage on some unit (a unit's tenant admin), the audit log needs audit.read, the org's
- * sign-in settings org.settings (as the retention setting), alerts alerts.read. Everyone has
+ * sign-in settings org.settings (as the retention setting), alerts alerts.read, the script
+ * library scripts.read somewhere in the org. Everyone has
  * Sessions (their own at least) and Security (their own second factor).
  */
 export function useAvailableViews(): ConsoleView[] {
@@ -28,6 +30,7 @@ export function useAvailableViews(): ConsoleView[] {
     if (view === 'audit') return canAt(access, 'audit.read', null);
     if (view === 'identity') return canAt(access, 'org.settings', null);
     if (view === 'alerts') return canReadAlerts(access);
+    if (view === 'scripts') return canAnywhere(access, 'scripts.read');
     return true;
   });
 }

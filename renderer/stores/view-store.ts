@@ -2,7 +2,7 @@ import { create } from 'zustand';
 
 /* Which screen of the open org the main area shows. */
 
-export type ConsoleView = 'agents' | 'units' | 'people' | 'workspace' | 'audit' | 'sessions' | 'security' | 'identity' | 'alerts';
+export type ConsoleView = 'agents' | 'units' | 'people' | 'workspace' | 'audit' | 'sessions' | 'security' | 'identity' | 'alerts' | 'scripts';
 
 interface ViewState {
   view: ConsoleView;

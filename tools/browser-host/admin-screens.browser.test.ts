@@ -191,6 +191,15 @@ describe.skipIf(skipReason !== undefined)('access, workspace and audit screens i
       await collect();
     }
 
+    // The script library (issue #5): a new script's form, a script's next version, a queued version's decision.
+    await page.getByTestId('view-scripts').click();
+    await page.getByTestId('script-new').click();
+    await page.getByTestId('script-save').waitFor();
+    await page.getByRole('button', { name: 'Clear print queue', exact: true }).click();
+    await page.getByRole('button', { name: 'Review Clear print queue version 2' }).click();
+    await page.getByTestId('script-approve').waitFor();
+    await collect();
+
     // Every listed control was on screen at some point: the list the viewer test scans is real.
     expect([...seen].sort()).toEqual([...MUTATING_CONTROL_TEST_IDS].sort());
     mkdirSync('test-results', { recursive: true });
@@ -210,6 +219,7 @@ describe.skipIf(skipReason !== undefined)('access, workspace and audit screens i
       ['view-people', 'user-row'],
       ['view-workspace', 'workspace-item'],
       ['view-audit', 'audit-row'],
+      ['view-scripts', 'script-row'],
     ] as const;
     for (const [tab, content] of screens) {
       await page.getByTestId(tab).click();
