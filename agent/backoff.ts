@@ -59,7 +59,7 @@ export interface DisconnectFacts {
 }
 
 const REJECTING_CLOSE_CODES: ReadonlySet<number> = new Set([AgentCloseCode.authFailed, AgentCloseCode.unsupportedVersion]);
-const REJECTING_ERRORS: ReadonlySet<string> = new Set(['agent_auth_failed', 'protocol_unsupported_version']);
+const REJECTING_ERRORS: ReadonlySet<string> = new Set(['agent_auth_failed', 'agent_reenrol_required', 'protocol_unsupported_version']);
 
 export function classifyDisconnect(facts: DisconnectFacts): DisconnectKind {
   if (facts.closeCode === AgentCloseCode.replaced || facts.serverError === 'agent_replaced') return 'replaced';

@@ -7,10 +7,10 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgentCloseCode } from '../protocol/agent-messages';
 import { agentCommand, type CliIo, EXIT_REPLACED, EXIT_USAGE } from './cli';
 import { resolveAgentSettings } from './config';
-import { AgentTestServer, makeCertificate, type TestCertificate, welcome } from './test-support/agent-server';
+import { AgentTestServer, makeCertificate, TEST_CREDENTIAL, type TestCertificate, welcome } from './test-support/agent-server';
 import { formatFingerprint } from './tls-trust';
 
-const TOKEN = 'secret-token-do-not-log-7f3a';
+const TOKEN = TEST_CREDENTIAL;
 const PIN = `sha256:${'ab'.repeat(32)}`;
 
 function fakeIo(env: Record<string, string> = {}) {
@@ -117,7 +117,8 @@ describe('rmm agent running', () => {
       stderr += chunk.toString();
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await server.until(() => (server.sessions[0]?.received.length ?? 0) >= 2, 15_000);
+    // hello, proof, inventory: the agent is connected.
+    await server.until(() => (server.sessions[0]?.received.length ?? 0) >= 3, 15_000);
     const before = Date.now();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

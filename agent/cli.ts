@@ -1,12 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { resolveAgentSettings } from './config';
+import { type AgentFlags, resolveAgentSettings } from './config';
+import { enrollCommand, readAgentConfig } from './enroll';
 import { createAgentLogger } from './logger';
 import { startAgent } from './start-agent';
 import type { ServerTrust } from './tls-trust';
 import { AGENT_VERSION } from './version';
 
 export const AGENT_HELP = `Usage: rmm agent --server https://HOST[:PORT] --token TOKEN [trust] [--heartbeat-log]
+       rmm agent --config FILE [--heartbeat-log]
+       rmm agent enroll --server https://HOST[:PORT] --token rmm_enr_... [trust] [--config FILE]
 
 Runs the endpoint agent: an outbound-only WebSocket to wss://HOST[:PORT]/ws/agent that reports
 inventory and heartbeats, and reconnects with backoff until stopped (SIGINT/SIGTERM).
@@ -20,6 +23,8 @@ Options:
                                 colons optional)                        [env RMM_SERVER_FINGERPRINT]
   --ca FILE                     trust server certificates issued by this PEM CA bundle
                                                                         [env RMM_CA_FILE]
+  --config FILE                 run with the server, trust and credential that
+                                'rmm agent enroll' wrote to FILE (instead of the flags above)
   --heartbeat-log               log every heartbeat at info level
   -h, --help                    show this help
 
@@ -56,6 +61,7 @@ const processIo: CliIo = {
 
 /** `rmm agent ...`: returns the process exit code. */
 export async function agentCommand(argv: string[], io: CliIo = processIo): Promise<number> {
+  if (argv[0] === 'enroll') return enrollCommand(argv.slice(1), io);
   let flags;
   try {
     flags = parseArgs({
@@ -67,6 +73,7 @@ export async function agentCommand(argv: string[], io: CliIo = processIo): Promi
         token: { type: 'string' },
         'server-fingerprint': { type: 'string' },
         ca: { type: 'string' },
+        config: { type: 'string' },
         'heartbeat-log': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -80,7 +87,23 @@ export async function agentCommand(argv: string[], io: CliIo = processIo): Promi
     return 0;
   }
 
-  const resolved = resolveAgentSettings(flags, io.env);
+  let settingsFlags: AgentFlags = flags;
+  if (flags.config !== undefined) {
+    // The file is the whole configuration: mixing it with connection flags would be ambiguous.
+    const mixed = (['server', 'token', 'server-fingerprint', 'ca'] as const).filter((name) => flags[name] !== undefined);
+    if (mixed.length > 0) {
+      io.stderr(`rmm agent: --config cannot be combined with ${mixed.map((name) => `--${name}`).join(', ')}\n`);
+      return EXIT_USAGE;
+    }
+    const read = await readAgentConfig(flags.config);
+    if (!read.ok) {
+      io.stderr(`rmm agent: --config: ${read.error}\n`);
+      return EXIT_USAGE;
+    }
+    const { config } = read;
+    settingsFlags = { ...settingsFlags, server: config.server, token: config.credential, 'server-fingerprint': config.serverFingerprint ?? undefined, ca: config.caFile ?? undefined };
+  }
+  const resolved = resolveAgentSettings(settingsFlags, io.env);
   if (!resolved.ok) {
     io.stderr(resolved.errors.map((error) => `rmm agent: ${error}\n`).join('') + "Try 'rmm agent --help'.\n");
     return EXIT_USAGE;

@@ -1,17 +1,22 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fromBase64Url, newNonce, secretKey, serverProof, toBase64Url } from '../protocol/agent-auth';
 import { AgentCloseCode } from '../protocol/agent-messages';
 import { Inventory } from '../protocol/inventory';
 import { MAX_WS_MESSAGE_BYTES, PROTOCOL_VERSION } from '../protocol/version';
 import { type AgentOptions, type AgentEvents, type RunningAgent, startAgent } from './start-agent';
 import {
   acceptHello,
+  type AgentSession,
   AgentTestServer,
   makeCertificate,
   makeCertificateAuthority,
+  TEST_AGENT_ID,
+  TEST_CREDENTIAL,
+  TEST_SECRET,
   type TestCertificate, welcome } from './test-support/agent-server';
 import { AGENT_VERSION } from './version';
 
-const TOKEN = 'enrol-token-0123456789abcdef';
+const TOKEN = TEST_CREDENTIAL;
 
 let certificate: TestCertificate;
 let server: AgentTestServer;
@@ -52,16 +57,23 @@ function first<T>(items: readonly T[]): T {
 }
 
 describe('agent connection', () => {
-  it('says hello first with its protocol version, agent version and token', async () => {
-    server = await AgentTestServer.start(certificate);
-    agent();
-    await server.until(() => server.sessions.length === 1 && first(server.sessions).received.length >= 1);
-    expect(first(first(server.sessions).received)).toEqual({
+  it('says hello first with its protocol version, agent version, id and a fresh nonce, never the secret', async () => {
+    server = await AgentTestServer.start(certificate, () => undefined, { handshake: 'manual' });
+    const started = agent({ welcomeTimeoutMs: 200 });
+    const disconnects = collect(started, 'disconnected');
+    await server.until(() => server.sessions.length >= 2 && server.sessions.every((session) => session.received.length >= 1));
+    const hellos = server.sessions.map((session) => first(session.received));
+    expect(hellos[0]).toEqual({
       type: 'hello',
       protocolVersion: PROTOCOL_VERSION,
       agentVersion: AGENT_VERSION,
-      token: TOKEN,
+      agentId: TEST_AGENT_ID,
+      nonceA: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     });
+    const [a, b] = hellos;
+    expect(a?.type === 'hello' && b?.type === 'hello' && a.nonceA !== b.nonceA).toBe(true);
+    expect(JSON.stringify(hellos)).not.toContain(TEST_CREDENTIAL.split('.')[1]);
+    expect(first(disconnects).failure).toMatch(/did not answer/);
   });
 
   it('sends a schema-valid inventory after welcome, then heartbeats at the welcomed cadence', async () => {
@@ -70,13 +82,16 @@ describe('agent connection', () => {
     await server.until(() => (server.sessions[0]?.received.length ?? 0) >= 6);
     const session = first(server.sessions);
     expect(session.invalid).toEqual([]);
+    await server.until(() => (server.sessions[0]?.received.length ?? 0) >= 7);
     expect(session.received.map((message) => message.type)).toEqual([
-      'hello', 'inventory', 'heartbeat', 'heartbeat', 'heartbeat', 'heartbeat',
+      'hello', 'proof', 'inventory', 'heartbeat', 'heartbeat', 'heartbeat', 'heartbeat',
     ]);
-    const inventory = session.received[1];
+    expect(session.rejected).toEqual([]);
+    const inventory = session.received[2];
     expect(inventory?.type === 'inventory' && Inventory.safeParse(inventory.inventory).success).toBe(true);
-    const seqs = session.received.flatMap((message) => (message.type === 'heartbeat' ? [message.seq] : []));
-    expect(seqs).toEqual([0, 1, 2, 3]);
+    // Every session frame is numbered per direction from 1, inventory included.
+    const seqs = session.received.flatMap((message) => (message.type === 'heartbeat' || message.type === 'inventory' ? [message.seq] : []));
+    expect(seqs).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('spaces heartbeats by the interval the server asked for', async () => {
@@ -99,16 +114,20 @@ describe('agent connection', () => {
     });
     const started = agent();
     const disconnects = collect(started, 'disconnected');
-    await server.until(() => (server.sessions[1]?.received.length ?? 0) >= 2);
-    expect(server.sessions[1]?.received.map((message) => message.type)).toEqual(['hello', 'inventory']);
+    await server.until(() => (server.sessions[1]?.received.length ?? 0) >= 3);
+    expect(server.sessions[1]?.received.map((message) => message.type)).toEqual(['hello', 'proof', 'inventory']);
     expect(first(disconnects)).toMatchObject({ kind: 'transient', closeCode: 1006 });
   });
 
   it('backs off to the slowest pace when the server refuses the credential', async () => {
-    server = await AgentTestServer.start(certificate, (_hello, session) => {
-      session.socket.send(JSON.stringify({ type: 'error', code: 'agent_auth_failed', message: 'unknown token' }));
-      session.socket.close(AgentCloseCode.authFailed, 'auth failed');
-    });
+    server = await AgentTestServer.start(
+      certificate,
+      (_hello, session) => {
+        session.socket.send(JSON.stringify({ type: 'error', code: 'agent_auth_failed', message: 'unknown token' }));
+        session.socket.close(AgentCloseCode.authFailed, 'auth failed');
+      },
+      { handshake: 'manual' },
+    );
     const started = agent({ random: () => 0 });
     const disconnects = collect(started, 'disconnected');
     const stamps: number[] = [];
@@ -120,12 +139,14 @@ describe('agent connection', () => {
   });
 
   it('treats an unsupported protocol version as a refusal too', async () => {
-    server = await AgentTestServer.start(certificate, (_hello, session) => {
-      session.socket.send(
-        JSON.stringify({ type: 'error', code: 'protocol_unsupported_version', message: 'no', supportedVersions: [2] }),
-      );
-      session.socket.close(AgentCloseCode.unsupportedVersion, 'unsupported');
-    });
+    server = await AgentTestServer.start(
+      certificate,
+      (_hello, session) => {
+        session.socket.send(JSON.stringify({ type: 'error', code: 'protocol_unsupported_version', message: 'no', supportedVersions: [2] }));
+        session.socket.close(AgentCloseCode.unsupportedVersion, 'unsupported');
+      },
+      { handshake: 'manual' },
+    );
     const disconnects = collect(agent(), 'disconnected');
     await server.until(() => disconnects.length >= 1);
     expect(first(disconnects).kind).toBe('rejected');
@@ -147,7 +168,7 @@ describe('agent connection', () => {
     ['a frame that does not match the schema', JSON.stringify({ type: 'welcome', agentId: 'x' })],
     ['an unknown message type', JSON.stringify({ type: 'run-script', script: 'rm -rf /' })],
   ])('drops the connection on %s', async (_name, frame) => {
-    server = await AgentTestServer.start(certificate, (_hello, session) => session.socket.send(frame));
+    server = await AgentTestServer.start(certificate, (_hello, session) => session.socket.send(frame), { handshake: 'manual' });
     const disconnects = collect(agent(), 'disconnected');
     const closed = await new Promise<{ code: number }>((resolve) => {
       void server.until(() => server.sessions.length >= 1).then(() => resolve(first(server.sessions).closed));
@@ -158,9 +179,9 @@ describe('agent connection', () => {
   });
 
   it('drops the connection on a frame larger than the protocol allows', async () => {
-    server = await AgentTestServer.start(certificate, (_hello, session) =>
-      session.socket.send('x'.repeat(MAX_WS_MESSAGE_BYTES + 1)),
-    );
+    server = await AgentTestServer.start(certificate, (_hello, session) => session.socket.send('x'.repeat(MAX_WS_MESSAGE_BYTES + 1)), {
+      handshake: 'manual',
+    });
     const disconnects = collect(agent(), 'disconnected');
     await server.until(() => disconnects.length >= 1);
     expect(first(disconnects).failure).toMatch(/max payload size exceeded/i);
@@ -168,7 +189,7 @@ describe('agent connection', () => {
   });
 
   it('gives up on a server that never answers hello and tries again', async () => {
-    server = await AgentTestServer.start(certificate, () => undefined);
+    server = await AgentTestServer.start(certificate, () => undefined, { handshake: 'manual' });
     const disconnects = collect(agent({ welcomeTimeoutMs: 200 }), 'disconnected');
     await server.until(() => server.sessions.length >= 2);
     expect(first(disconnects)).toMatchObject({ kind: 'transient', failure: expect.stringMatching(/did not answer/) });
@@ -184,7 +205,7 @@ describe('agent connection', () => {
   it('closes with 1000 on stop, promptly', async () => {
     server = await AgentTestServer.start(certificate);
     const started = agent();
-    await server.until(() => (server.sessions[0]?.received.length ?? 0) >= 2);
+    await server.until(() => (server.sessions[0]?.received.length ?? 0) >= 3);
     const before = Date.now();
     await started.stop();
     expect(Date.now() - before).toBeLessThan(2_000);
@@ -193,7 +214,7 @@ describe('agent connection', () => {
   });
 
   it('stops while waiting to reconnect without waiting out the backoff', async () => {
-    server = await AgentTestServer.start(certificate, (_hello, session) => session.socket.close(AgentCloseCode.authFailed));
+    server = await AgentTestServer.start(certificate, (_hello, session) => session.socket.close(AgentCloseCode.authFailed), { handshake: 'manual' });
     const started = agent({ backoff: { baseMs: 60_000, capMs: 60_000, healthyAfterMs: 30_000 } });
     await server.until(() => server.sessions.length >= 1);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -230,6 +251,96 @@ describe('agent connection', () => {
     ]);
   });
 });
+
+describe('agent mutual authentication', () => {
+  it('refuses a server without its secret before sending anything but hello', async () => {
+    const wrong = new Uint8Array(32).fill(7);
+    server = await AgentTestServer.start(certificate, acceptHello(), { secret: wrong });
+    const started = agent({ random: () => 0 });
+    const disconnects = collect(started, 'disconnected');
+    const connected = collect(started, 'connected');
+    await server.until(() => disconnects.length >= 1);
+    expect(first(disconnects)).toMatchObject({ kind: 'rejected', failure: expect.stringMatching(/server not authenticated/) });
+    expect(connected).toEqual([]);
+    const session = first(server.sessions);
+    expect((await session.closed).code).toBe(AgentCloseCode.authFailed);
+    // No proof: a server that cannot prove itself learns nothing it could relay.
+    expect(session.received.map((message) => message.type)).toEqual(['hello']);
+  });
+
+  it('refuses a replayed challenge from an earlier connection (fresh nonce every time)', async () => {
+    let recorded: string | null = null;
+    const genuineChallenge = async (hello: { agentId: string; nonceA: string }) => {
+      const nonceS = newNonce();
+      const proof = await serverProof(await secretKey(TEST_SECRET), { agentId: hello.agentId, nonceA: fromBase64Url(hello.nonceA), nonceS });
+      return JSON.stringify({ type: 'challenge', nonceS: toBase64Url(nonceS), serverProof: toBase64Url(proof) });
+    };
+    server = await AgentTestServer.start(
+      certificate,
+      (hello, session) => {
+        if (recorded) return session.ws.send(recorded);
+        void genuineChallenge(hello).then((challenge) => {
+          recorded = challenge;
+          session.ws.send(challenge);
+          setTimeout(() => session.ws.close(1000), 50);
+        });
+      },
+      { handshake: 'manual' },
+    );
+    const disconnects = collect(agent(), 'disconnected');
+    await server.until(() => disconnects.length >= 2);
+    // The genuine challenge was answered; the replayed one is not (it proves nothing for the new nonce).
+    expect(first(server.sessions).received.map((message) => message.type)).toEqual(['hello', 'proof']);
+    expect(disconnects[1]).toMatchObject({ kind: 'rejected', failure: expect.stringMatching(/server not authenticated/) });
+    expect(server.sessions[1]?.received.map((message) => message.type)).toEqual(['hello']);
+  });
+
+  it.each([
+    ['a replayed frame', 'bad_seq', (session: AgentSession, welcomeFrame: string) => {
+      // The exact bytes of the (valid) welcome once more.
+      session.ws.send(welcomeFrame);
+    }],
+    ['a skipped seq (reordered)', 'bad_seq', async (session: AgentSession) => {
+      await sealed(session, { type: 'error', code: 'internal', message: 'first' });
+      session.ws.send(JSON.stringify(await sealed(session, { type: 'error', code: 'internal', message: 'second' })));
+    }],
+    ['an altered frame (bad MAC)', 'bad_mac', async (session: AgentSession) => {
+      const frame = await sealed(session, { type: 'error', code: 'internal', message: 'genuine' });
+      session.ws.send(JSON.stringify({ ...frame, message: 'forged' }));
+    }],
+    ['an unsealed frame after welcome', 'no_seq', (session: AgentSession) => {
+      session.ws.send(JSON.stringify({ type: 'error', code: 'internal', message: 'unsealed' }));
+    }],
+  ] as const)('drops the connection on %s', async (_name, reason, attack) => {
+    server = await AgentTestServer.start(certificate, (_hello, session, index) => {
+      void sealed(session, JSON.parse(welcome(60_000)) as Record<string, unknown>).then((frame) => {
+        const welcomeFrame = JSON.stringify(frame);
+        session.ws.send(welcomeFrame);
+        if (index === 0) setTimeout(() => void attack(session, welcomeFrame), 50);
+      });
+    });
+    const started = agent();
+    const disconnects = collect(started, 'disconnected');
+    await server.until(() => disconnects.length >= 1);
+    expect(first(disconnects)).toMatchObject({ kind: 'transient', failure: `frame rejected: ${reason}` });
+    expect((await first(server.sessions).closed).code).toBe(AgentCloseCode.frameRejected);
+  });
+
+  it('refuses a credential from before mutual authentication with agent_reenrol_required, sending nothing', async () => {
+    server = await AgentTestServer.start(certificate);
+    const started = agent({ token: `rmm_agt_${'A'.repeat(43)}` });
+    const disconnects = collect(started, 'disconnected');
+    await server.until(() => disconnects.length >= 1);
+    expect(first(disconnects)).toMatchObject({ kind: 'rejected', failure: 'refused: agent_reenrol_required' });
+    expect(first(server.sessions).received).toEqual([]);
+  });
+});
+
+/** Seals a frame as the test server's session would; call order is seq order. */
+function sealed(session: AgentSession, frame: Record<string, unknown>): Promise<Record<string, unknown>> {
+  if (!session.channel) throw new Error('no session yet');
+  return session.channel.seal(frame);
+}
 
 describe('agent TLS trust', () => {
   it('refuses a server whose certificate does not match the pin, before sending anything', async () => {

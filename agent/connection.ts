@@ -1,15 +1,17 @@
 import type { Logger } from 'pino';
 import WebSocket, { type RawData } from 'ws';
-import { AgentCloseCode, type AgentToServer, ServerToAgent } from '../protocol/agent-messages';
+import type { FrameChannel } from '../protocol/agent-auth';
+import { AgentCloseCode, type AgentToServer, ServerToAgent, type Unsealed } from '../protocol/agent-messages';
 import type { ErrorCode } from '../protocol/errors';
 import type { Inventory } from '../protocol/inventory';
 import { MAX_WS_MESSAGE_BYTES } from '../protocol/version';
-import { type Handshake, HandshakeRefused, type Welcome } from './handshake';
+import { type Handshake, HandshakeRefused, type Received, ServerNotAuthenticated, type Welcome } from './handshake';
 import { stableInventoryHash } from './inventory';
 import { isTrustFailure, type ServerTrust, trustOptions } from './tls-trust';
 
 /*
- * One connection, from TCP connect to close: TLS trust, handshake, then inventory and heartbeats.
+ * One connection, from TCP connect to close: TLS trust, mutual handshake, then inventory and
+ * heartbeats, every frame numbered and MACed under the session key (FrameChannel).
  * It resolves with what happened; deciding whether and when to reconnect is the caller's job.
  */
 
@@ -63,7 +65,10 @@ export function runConnection(params: ConnectionParams, signal: AbortSignal): Pr
     let inventoryTimer: NodeJS.Timeout | undefined;
     let closeTimer: NodeJS.Timeout | undefined;
     const inbox = new Inbox();
-    let onSessionMessage: ((message: ServerToAgent) => void) | null = null;
+    let channel: FrameChannel | null = null;
+    /** Sealing and checking are async; these chains keep frames in seq order both ways. */
+    let outbox: Promise<void> = Promise.resolve();
+    let incoming: Promise<void> = Promise.resolve();
 
     const ws = new WebSocket(params.url, {
       ...trustOptions(params.trust),
@@ -88,15 +93,46 @@ export function runConnection(params: ConnectionParams, signal: AbortSignal): Pr
       closeTimer ??= setTimeout(() => ws.terminate(), params.closeTimeoutMs);
     };
 
-    const send = (message: AgentToServer): boolean => {
-      if (ws.readyState !== WebSocket.OPEN) return false;
-      const frame = JSON.stringify(message);
-      if (Buffer.byteLength(frame) > MAX_WS_MESSAGE_BYTES) {
-        logger.error({ type: message.type, bytes: Buffer.byteLength(frame) }, 'message too large to send; skipped');
+    /** Handshake frames go out as they are; there is no session key yet. */
+    const sendPlain = (message: AgentToServer) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
+    };
+
+    /** Session frames: numbered and MACed, sent in order. */
+    const send = (message: Unsealed<AgentToServer>): boolean => {
+      const session = channel;
+      if (ws.readyState !== WebSocket.OPEN || !session) return false;
+      // seq and mac add well under 128 bytes.
+      const bytes = Buffer.byteLength(JSON.stringify(message)) + 128;
+      if (bytes > MAX_WS_MESSAGE_BYTES) {
+        logger.error({ type: message.type, bytes }, 'message too large to send; skipped');
         return false;
       }
-      ws.send(frame);
+      const sealed = session.seal(message);
+      outbox = outbox.then(async () => {
+        const frame = await sealed;
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+      });
       return true;
+    };
+
+    let rejected = false;
+    const frameRejected = (reason: string) => {
+      rejected = true;
+      logger.error({ reason }, 'server frame failed its integrity check (replayed, reordered or altered); dropping the connection');
+      fail(`frame rejected: ${reason}`);
+      end(AgentCloseCode.frameRejected, reason);
+    };
+
+    /** Every frame after the handshake: check seq and MAC first, in arrival order. */
+    const onSessionFrame = (session: FrameChannel, received: Received) => {
+      incoming = incoming.then(async () => {
+        // Nothing after a rejected frame is trusted, even if it would check.
+        if (rejected) return;
+        const check = await session.check(received.raw);
+        if (!check.ok) return frameRejected(check.reason);
+        onServerMessage(received.message);
+      });
     };
 
     const protocolViolation = (reason: string) => {
@@ -107,7 +143,7 @@ export function runConnection(params: ConnectionParams, signal: AbortSignal): Pr
 
     /** After `welcome` the only valid frame is an `error`, which ends the connection. */
     const onServerMessage = (message: ServerToAgent) => {
-      if (message.type === 'welcome') return protocolViolation('second welcome');
+      if (message.type !== 'error') return protocolViolation(`unexpected ${message.type}`);
       outcome.serverError = message.code;
       logger.error({ code: message.code }, `server reported an error: ${message.message}`);
       fail(`server error: ${message.code}`);
@@ -130,8 +166,9 @@ export function runConnection(params: ConnectionParams, signal: AbortSignal): Pr
         const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
         return protocolViolation(`frame does not match the protocol (${issues.slice(0, 5).join('; ')})`);
       }
-      if (onSessionMessage) onSessionMessage(parsed.data);
-      else inbox.push(parsed.data);
+      const received = { message: parsed.data, raw: json };
+      if (channel) onSessionFrame(channel, received);
+      else inbox.push(received);
     });
 
     ws.on('error', (error: Error) => {
@@ -154,14 +191,14 @@ export function runConnection(params: ConnectionParams, signal: AbortSignal): Pr
     ws.on('open', () => {
       logger.debug('TLS and WebSocket established; authenticating');
       params
-        .handshake({ send: (message) => void send(message), receive: (ms) => inbox.receive(ms) })
-        .then((welcome) => {
+        .handshake({ send: sendPlain, receive: (ms) => inbox.receive(ms) })
+        .then(({ welcome, channel: session }) => {
           if (ws.readyState !== WebSocket.OPEN) return;
           welcomedAt = Date.now();
           params.onWelcome(welcome);
           // Frames that arrived right behind the welcome are handled like any later frame.
-          onSessionMessage = onServerMessage;
-          for (const message of inbox.drain()) onServerMessage(message);
+          channel = session;
+          for (const received of inbox.drain()) onSessionFrame(session, received);
           void startSession(welcome);
         })
         .catch((error: unknown) => {
@@ -171,6 +208,14 @@ export function runConnection(params: ConnectionParams, signal: AbortSignal): Pr
             logger.error({ code: error.code }, `server refused the agent: ${error.message}`);
             fail(`refused: ${error.code}`);
             end(1000, 'refused');
+            return;
+          }
+          if (error instanceof ServerNotAuthenticated) {
+            // Counted like a TLS trust failure: retrying soon cannot help.
+            outcome.trustFailure = true;
+            logger.error(`server failed mutual authentication; disconnecting: ${error.message}`);
+            fail(`server not authenticated: ${error.message}`);
+            end(AgentCloseCode.authFailed, 'server not authenticated');
             return;
           }
           fail(error instanceof Error ? error.message : String(error));
@@ -200,7 +245,7 @@ export function runConnection(params: ConnectionParams, signal: AbortSignal): Pr
       logger.info({ agentId: welcome.agentId, heartbeatIntervalMs: welcome.heartbeatIntervalMs }, 'connected');
       await reportInventory('connect');
       if (ws.readyState !== WebSocket.OPEN) return;
-      let seq = 0;
+      let beats = 0;
       const intervalMs = Math.max(MIN_HEARTBEAT_INTERVAL_MS, welcome.heartbeatIntervalMs);
       // Heartbeats get no reply, so a silently dead path (NAT timeout, pulled cable) would go
       // unnoticed for minutes; WebSocket pings, which every server answers, reveal it.
@@ -217,11 +262,10 @@ export function runConnection(params: ConnectionParams, signal: AbortSignal): Pr
             return;
           }
           ws.ping();
-          const beat = { type: 'heartbeat', seq, uptimeSeconds: params.uptimeSeconds() } as const;
-          if (!send(beat)) return;
-          logger[params.heartbeatLog ? 'info' : 'debug']({ seq }, 'heartbeat');
-          params.onHeartbeat(seq);
-          seq += 1;
+          if (!send({ type: 'heartbeat', uptimeSeconds: params.uptimeSeconds() })) return;
+          logger[params.heartbeatLog ? 'info' : 'debug']({ beat: beats }, 'heartbeat');
+          params.onHeartbeat(beats);
+          beats += 1;
         },
         intervalMs,
       );
@@ -238,18 +282,18 @@ function rawText(data: RawData): string {
 
 /** Frames that arrive while the handshake is waiting for them. */
 class Inbox {
-  private readonly queue: ServerToAgent[] = [];
-  private waiter: { resolve: (message: ServerToAgent) => void; reject: (error: Error) => void } | null = null;
+  private readonly queue: Received[] = [];
+  private waiter: { resolve: (message: Received) => void; reject: (error: Error) => void } | null = null;
   private closedWith: Error | null = null;
 
-  push(message: ServerToAgent): void {
+  push(message: Received): void {
     const waiter = this.waiter;
     this.waiter = null;
     if (waiter) waiter.resolve(message);
     else this.queue.push(message);
   }
 
-  receive(timeoutMs: number): Promise<ServerToAgent> {
+  receive(timeoutMs: number): Promise<Received> {
     const queued = this.queue.shift();
     if (queued) return Promise.resolve(queued);
     if (this.closedWith) return Promise.reject(this.closedWith);
@@ -271,7 +315,7 @@ class Inbox {
     });
   }
 
-  drain(): ServerToAgent[] {
+  drain(): Received[] {
     return this.queue.splice(0);
   }
 

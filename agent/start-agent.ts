@@ -4,7 +4,7 @@ import { pino, type Logger } from 'pino';
 import type { Inventory } from '../protocol/inventory';
 import { classifyDisconnect, DEFAULT_BACKOFF, type BackoffPolicy, type DisconnectKind, nextRetry } from './backoff';
 import { runConnection } from './connection';
-import { bearerHandshake } from './handshake';
+import { mutualHandshake } from './handshake';
 import { collectInventory } from './inventory';
 import type { ServerTrust } from './tls-trust';
 
@@ -98,7 +98,7 @@ export function startAgent(options: AgentOptions): RunningAgent {
         {
           url,
           trust: options.trust,
-          handshake: bearerHandshake(options.token, welcomeTimeoutMs),
+          handshake: mutualHandshake(options.token, welcomeTimeoutMs),
           welcomeTimeoutMs,
           inventoryCheckIntervalMs: options.inventoryCheckIntervalMs ?? 5 * 60_000,
           closeTimeoutMs: options.closeTimeoutMs ?? 1_500,

@@ -48,7 +48,10 @@ export const AUDIT_ACTIONS = {
   'workspace.item_shared': z.object({ unitId: Id, kind: z.enum(['script', 'note']) }).strict(),
   'workspace.item_unshared': z.object({ unitId: Id, kind: z.enum(['script', 'note']) }).strict(),
   // endpoints
-  'agent.enrolment_token_created': z.object({ unitId: Id, expiresAt: z.iso.datetime() }).strict(),
+  'agent.enrolment_token_created': z.object({ unitId: Id, label: z.string().max(200).nullable(), expiresAt: z.iso.datetime() }).strict(),
+  'agent.enrolment_token_revoked': z.object({ unitId: Id }).strict(),
+  'agent.enrolled': z.object({ unitId: Id, tokenId: Id, hostname: z.string().max(255) }).strict(),
+  'agent.enrolment_refused': z.object({ tokenId: Id, reason: z.enum(['used', 'expired', 'revoked']), hostname: z.string().max(255) }).strict(),
   'agent.registered': z.object({ unitId: Id, hostname: z.string().max(255).nullable() }).strict(),
   'agent.quarantined': z.object({ reason: Reason }).strict(),
   'release.trusted': z.object({ version: z.string().max(40), sha256: z.string().length(64), size: z.number().int().min(1), keyId: z.string().length(64) }).strict(),

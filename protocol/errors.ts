@@ -38,6 +38,15 @@ export const ErrorCode = z.enum([
   'release_key_not_configured',
   /** A signed manifest whose signature does not verify under the server's release key (or names another key). */
   'release_signature_invalid',
+  // Agent enrolment (issue #5, docs/agent.md "Enrolment")
+  /** No enrolment token has this value (mistyped, or never made). */
+  'enrolment_token_invalid',
+  /** The enrolment token's time ran out before it was used. */
+  'enrolment_token_expired',
+  /** The enrolment token was already exchanged: each enrols one endpoint. */
+  'enrolment_token_used',
+  /** The enrolment token was revoked by an operator. */
+  'enrolment_token_revoked',
   // WebSocket protocol errors
   'protocol_invalid_message',
   'protocol_unsupported_version',
@@ -45,6 +54,7 @@ export const ErrorCode = z.enum([
   'protocol_message_too_large',
   'protocol_handshake_timeout',
   'agent_auth_failed',
+  'agent_reenrol_required',
   'agent_replaced',
   'server_shutting_down',
 ]);

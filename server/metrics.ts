@@ -28,6 +28,12 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    agentEnrolments: new Counter({
+      name: 'rmm_agent_enrolments_total',
+      help: 'Enrolment token exchanges by outcome (enrolled, invalid, used, expired, revoked, rate_limited)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     wsMessages: new Counter({
       name: 'rmm_ws_messages_total',
       help: 'WebSocket messages received by endpoint and outcome',

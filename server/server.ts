@@ -21,6 +21,7 @@ import { createMfaLimits, type MfaLimitOptions } from './mfa/limits';
 import { alertRoutes } from './alerts/routes';
 import { mfaRoutes } from './mfa/routes';
 import { agentRoutes } from './agents/routes';
+import { enrolmentRoutes } from './agents/enrolment-routes';
 import { auditRoutes } from './audit/routes';
 import { identityRoutes } from './identity/routes';
 import { createSessionService, type SessionService, type SessionServiceOptions } from './sessions/service';
@@ -37,7 +38,7 @@ import { workspaceRoutes } from './workspace/routes';
 import { loadOrCreateCertificate } from './tls/certificate';
 import { createTlsOnlyListener } from './tls/plaintext-guard';
 
-export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...workspaceRoutes, ...auditRoutes, ...mfaRoutes, ...identityRoutes, ...sessionRoutes, ...alertRoutes, ...scriptRoutes, ...releaseRoutes];
+export const apiRoutes = [...orgRoutes, ...unitRoutes, ...userRoutes, ...grantRoutes, ...agentRoutes, ...enrolmentRoutes, ...workspaceRoutes, ...auditRoutes, ...mfaRoutes, ...identityRoutes, ...sessionRoutes, ...alertRoutes, ...scriptRoutes, ...releaseRoutes];
 
 export interface RunningServer {
   url: string;

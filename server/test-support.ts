@@ -117,7 +117,7 @@ export async function getTestServer(kind: DatabaseKind = 'pglite', overrides: Pa
     buildOrg: async (name) => createOrg(database.db, name ?? `Org ${++counter}`),
     buildUnit: async (orgId, name, parentId = null) =>
       withOrg(database.db, orgId, (tx) => createUnit(tx, { orgId, parentId, name: name ?? `Unit ${++counter}` })),
-    buildAgent: async (orgId, unitId) => withOrg(database.db, orgId, (tx) => provisionAgent(tx, { orgId, unitId })),
+    buildAgent: async (orgId, unitId) => withOrg(database.db, orgId, (tx) => provisionAgent(tx, { orgId, unitId }, server.context.keys)),
     buildGrant: (orgId, userId, role, unitId) => buildGrant(database, orgId, userId, role, unitId),
     stepUp: (token, action) => stepUp(testServer, token, action),
     async buildUser(options) {

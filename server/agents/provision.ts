@@ -1,16 +1,23 @@
 import type { Tx } from '../db/database';
-import { hashAgentCredential, newAgentCredential } from './credential';
+import type { KeyRing } from '../crypto/keys';
+import { newAgentCredential } from './credential';
 
 /**
- * Registers an agent in a unit and returns its credential, which is shown once and never stored.
- * The enrolment-token exchange (issue #5) will call this after checking the token.
+ * Registers an agent in a unit and returns its credential, which is shown once. The server keeps
+ * the secret sealed under `keys` (the handshake needs it, see credential.ts) and its hash.
  */
-export async function provisionAgent(tx: Tx, target: { orgId: string; unitId: string }): Promise<{ agentId: string; credential: string }> {
-  const credential = newAgentCredential();
-  const row = await tx
+export async function provisionAgent(tx: Tx, target: { orgId: string; unitId: string }, keys: KeyRing): Promise<{ agentId: string; credential: string }> {
+  const made = newAgentCredential(keys);
+  await tx
     .insertInto('agents')
-    .values({ org_id: target.orgId, unit_id: target.unitId, credential_hash: hashAgentCredential(credential), created_at: new Date() })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { agentId: row.id, credential };
+    .values({
+      id: made.agentId,
+      org_id: target.orgId,
+      unit_id: target.unitId,
+      credential_hash: made.credentialHash,
+      secret_sealed: made.secretSealed,
+      created_at: new Date(),
+    })
+    .execute();
+  return { agentId: made.agentId, credential: made.credential };
 }

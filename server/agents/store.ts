@@ -4,7 +4,7 @@ import type { AgentDetail, AgentSummary } from '../../protocol/api';
 import type { Db, Tx } from '../db/database';
 import type { AgentRow } from '../db/schema';
 
-type AgentSummaryRow = Omit<AgentRow, 'credential_hash' | 'inventory' | 'inventory_at' | 'connected_node' | 'created_at'>;
+type AgentSummaryRow = Omit<AgentRow, 'credential_hash' | 'secret_sealed' | 'inventory' | 'inventory_at' | 'connected_node' | 'created_at'>;
 const summaryColumns = ['id', 'org_id', 'unit_id', 'hostname', 'os_name', 'agent_version', 'online', 'last_seen_at'] as const;
 
 const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
@@ -48,11 +48,11 @@ export async function getAgent(tx: Tx, agentId: string): Promise<AgentDetail | u
   return row && toAgentDetail(row);
 }
 
-/** Maps a credential hash to its agent across orgs, through the one definer function allowed to. */
-export async function findAgentByCredential(db: Db, credentialHash: Buffer): Promise<{ agentId: string; orgId: string } | undefined> {
-  const result = await sql<{ agent_id: string; org_id: string }>`SELECT agent_id, org_id FROM rmm_agent_by_credential(${credentialHash})`.execute(db);
+/** What the handshake needs about an agent id, across orgs, through the one definer function allowed to. */
+export async function findAgentForHandshake(db: Db, agentId: string): Promise<{ orgId: string; secretSealed: string | null } | undefined> {
+  const result = await sql<{ org_id: string; secret_sealed: string | null }>`SELECT org_id, secret_sealed FROM rmm_agent_for_handshake(${agentId}::uuid)`.execute(db);
   const row = result.rows[0];
-  return row && { agentId: row.agent_id, orgId: row.org_id };
+  return row && { orgId: row.org_id, secretSealed: row.secret_sealed };
 }
 
 export async function markConnected(tx: Tx, agentId: string, at: Date, node: string, agentVersion: string): Promise<AgentSummary> {

@@ -6,7 +6,7 @@ import { createHash, hkdfSync } from 'node:crypto';
  * another purpose, and a purpose can move to a new derivation by bumping its version.
  */
 
-export const KEY_PURPOSES = ['rmm/mfa-totp/v1', 'rmm/mfa-backup-codes/v1'] as const;
+export const KEY_PURPOSES = ['rmm/mfa-totp/v1', 'rmm/mfa-backup-codes/v1', 'rmm/agent-secret/v1'] as const;
 export type KeyPurpose = (typeof KEY_PURPOSES)[number];
 
 export interface DerivedKey {

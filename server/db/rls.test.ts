@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../../tools/testing/postgres';
+import { insertEnrolmentToken } from '../agents/enrolment';
 import { provisionAgent } from '../agents/provision';
 import { appendAudit } from '../audit/log';
 import { issueApiToken } from '../auth/api-token';
@@ -60,9 +62,10 @@ async function seedTenant(database: TestDatabase, name: string): Promise<Tenant>
   await withOrg(db, orgId, (tx) => appendAudit(tx, { orgId, actor, action: 'org.created', details: { name }, time: new Date('2001-01-01T00:00:00Z') }));
   await withOrg(db, orgId, (tx) => sql`SELECT * FROM rmm_audit_purge(${orgId}, ${new Date('2002-01-01T00:00:00Z')})`.execute(tx));
   const unitId = (await withOrg(db, orgId, (tx) => createUnit(tx, { orgId, parentId: null, name: `${name} site` }))).id;
-  await withOrg(db, orgId, (tx) => provisionAgent(tx, { orgId, unitId }));
+  await withOrg(db, orgId, (tx) => provisionAgent(tx, { orgId, unitId }, { current: randomBytes(32), previous: [] }));
   const userId = (await withOrg(db, orgId, (tx) => createUser(tx, { orgId, displayName: `${name} tech`, email: `tech@${orgId}.test` }))).id;
   await issueApiToken(db, systemClock, { userId, auditOrgId: orgId, label: 'rls', actor });
+  await withOrg(db, orgId, (tx) => insertEnrolmentToken(tx, { orgId, unitId, label: 'rls', createdBy: userId, at: new Date(), expiresInMinutes: 60 }));
   await withOrg(db, orgId, (tx) => createGrant(tx, { orgId, userId, role: 'tech', unitId, createdBy: null }));
   await withOrg(db, orgId, (tx) => insertSession(tx, { orgId, userId, token: generateSessionToken(), at: new Date(), userAgent: 'rls', ip: '127.0.0.1' }));
   await withOrg(db, orgId, (tx) => insertAlert(tx, { orgId, kind: 'mfa.backup_code_used', subject: { userId, name: `${name} tech` }, message: `${name} tech used a backup code (9 left)`, at: new Date() }));

@@ -34,6 +34,8 @@ export interface AgentsTable {
   org_id: string;
   unit_id: string;
   credential_hash: Buffer;
+  /** Sealed agent secret (migration 0013); null for agents provisioned before it, which must re-enrol. */
+  secret_sealed: string | null;
   hostname: string | null;
   os_name: string | null;
   agent_version: string | null;
@@ -237,6 +239,22 @@ export interface ScriptVersionsTable {
   reason: string | null;
 }
 
+/** One-time enrolment tokens (migration 0012): only the hash is kept; used/revoked are final. */
+export interface EnrolmentTokensTable {
+  id: Generated<string>;
+  org_id: string;
+  unit_id: string;
+  token_hash: Buffer;
+  label: string | null;
+  created_by: string;
+  created_at: Date;
+  expires_at: Date;
+  used_at: NullableTimestamp;
+  used_by_agent_id: string | null;
+  revoked_at: NullableTimestamp;
+  revoked_by: string | null;
+}
+
 export interface Database {
   orgs: OrgsTable;
   units: UnitsTable;
@@ -257,6 +275,7 @@ export interface Database {
   trusted_builds: TrustedBuildsTable;
   scripts: ScriptsTable;
   script_versions: ScriptVersionsTable;
+  enrolment_tokens: EnrolmentTokensTable;
 }
 
 export type AgentRow = Selectable<AgentsTable>;

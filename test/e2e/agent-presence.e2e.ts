@@ -129,7 +129,7 @@ describe('agent presence: real server, agent process, console and Chromium', () 
     dataDir = tempDir;
     const config = loadServerConfig({}, { RMM_PORT: '0', RMM_DATA_DIR: tempDir, RMM_LOG_LEVEL: 'silent', RMM_HEARTBEAT_INTERVAL_MS: '1000' });
     [server, timings.serverStart] = await elapsed(() => startServer(config));
-    demo = await seedDemo(server.context.db, tempDir);
+    demo = await seedDemo(server.context.db, tempDir, server.context.keys);
 
     services = await createConsoleServicesFromFiles({
       serverUrl: new URL(server.url),

@@ -103,7 +103,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   say(`identity ${idp.url}  (dev Azure AD, ready after ${idpReadyMs} ms: Demo Clinic tenant ${DEMO_CLINIC_TENANT_ID}, MSP staff tenant ${DEMO_MSP_TENANT_ID})`);
   say(`server   ${server.url}  (PGlite in ${path.relative(process.cwd(), config.dataDir) || '.'}, TLS ${server.fingerprint.slice(0, 23)}…)`);
 
-  const demo = await seedDemo(db, config.dataDir);
+  const demo = await seedDemo(db, config.dataDir, server.context.keys);
   const firstOnline = new Promise<string>((resolve) => {
     const off = bus.subscribe((event) => {
       if (event.type === 'agent.inventory' && event.agent.id === demo.agentId) {

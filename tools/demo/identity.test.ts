@@ -43,7 +43,7 @@ describe.each(databaseKinds())('npm start sign-in wiring on %s', (kind) => {
     idpDir = demoIdpDataDir(mkdtempSync(path.join(os.tmpdir(), 'rmm-demo-identity-')));
     idp = await startDevIdp({ port: 0, dataDir: idpDir });
     t = await getTestServer(kind, { ...demoAuthConfig(idp.url, idpDir) });
-    orgId = (await seedDemo(t.server.context.db, t.dataDir)).orgId;
+    orgId = (await seedDemo(t.server.context.db, t.dataDir, t.server.context.keys)).orgId;
     staffUserId = (await wireDemoIdentity(t.server.context.db, orgId)).staffUserId;
   }, 120_000);
   afterAll(async () => {

@@ -2,9 +2,11 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import { z } from 'zod';
 import type { GrantRole } from '../../protocol/permissions';
+import { parseCredential } from '../../protocol/agent-auth';
 import { provisionAgent } from '../../server/agents/provision';
 import { getAgent } from '../../server/agents/store';
 import { appendAudit } from '../../server/audit/log';
+import type { KeyRing } from '../../server/crypto/keys';
 import { issueApiToken } from '../../server/auth/api-token';
 import type { Clock } from '../../server/clock';
 import { systemClock } from '../../server/clock';
@@ -69,12 +71,13 @@ async function ensureUnit(tx: Tx, clock: Clock, orgId: string, name: string, par
   return unit;
 }
 
-export async function seedDemo(db: Db, dataDir: string, clock: Clock = systemClock): Promise<DemoAgent> {
+export async function seedDemo(db: Db, dataDir: string, keys: KeyRing, clock: Clock = systemClock): Promise<DemoAgent> {
   const file = path.join(dataDir, 'demo-agent.json');
   let saved: DemoAgent | undefined;
   if (existsSync(file)) {
     const parsed = DemoAgentFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    if (parsed.success && (await withOrg(db, parsed.data.orgId, (tx) => getAgent(tx, parsed.data.agentId)))) saved = parsed.data;
+    // A credential from before mutual authentication cannot connect: provision a new agent.
+    if (parsed.success && parseCredential(parsed.data.credential).kind === 'v1' && (await withOrg(db, parsed.data.orgId, (tx) => getAgent(tx, parsed.data.agentId)))) saved = parsed.data;
   }
 
   if (!saved) {
@@ -91,7 +94,7 @@ export async function seedDemo(db: Db, dataDir: string, clock: Clock = systemClo
     const agent = await withOrg(db, orgId, async (tx) => {
       const site = await ensureUnit(tx, clock, orgId, 'Main Street Site', null);
       const unit = await ensureUnit(tx, clock, orgId, 'Front Desk', site.id);
-      const provisioned = await provisionAgent(tx, { orgId, unitId: unit.id });
+      const provisioned = await provisionAgent(tx, { orgId, unitId: unit.id }, keys);
       await appendAudit(tx, { orgId, actor: seeder, action: 'agent.registered', target: { type: 'agent', id: provisioned.agentId }, details: { unitId: unit.id, hostname: null }, time: clock.now() });
       return provisioned;
     });

@@ -10,6 +10,8 @@ import * as m0008 from './0008_staff_sessions';
 import * as m0009 from './0009_alerts';
 import * as m0010 from './0010_release_registry';
 import * as m0011 from './0011_scripts';
+import * as m0012 from './0012_enrolment_tokens';
+import * as m0013 from './0013_agent_secret_sealed';
 
 /** Ordered, forward-only. Append; never edit a migration that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -24,6 +26,8 @@ const migrations: Record<string, Migration> = {
   '0009_alerts': m0009,
   '0010_release_registry': m0010,
   '0011_scripts': m0011,
+  '0012_enrolment_tokens': m0012,
+  '0013_agent_secret_sealed': m0013,
 };
 
 export const migrationProvider: MigrationProvider = {
