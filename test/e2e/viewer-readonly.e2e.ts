@@ -38,6 +38,7 @@ const VIEWER_MAY: Record<string, string> = {
   'PATCH /api/workspace/items/{itemId}': "the viewer's own private workspace",
   'DELETE /api/workspace/items/{itemId}': "the viewer's own private workspace",
   'POST /api/auth/session': 'signing in takes no credential at all (the token sent is ignored); it opens a session for the caller only',
+  'POST /api/agents/enrol': 'an agent exchanging a one-time enrolment token takes no credential at all (the token sent is ignored); without a valid enrolment token it enrols nothing',
   'POST /api/auth/heartbeat': "the caller's own session: an activity ping",
   'POST /api/auth/sign-out': "the caller's own session",
   'POST /api/me/mfa/totp': "the caller's own second factor: every user, viewers included, must be able to enrol",
