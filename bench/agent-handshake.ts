@@ -12,17 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import WebSocket, { WebSocketServer } from 'ws';
 import { makeCertificate } from '../agent/test-support/agent-server';
-import {
-  agentProof,
-  deriveSessionKey,
-  FrameChannel,
-  fromBase64Url,
-  newNonce,
-  parseCredential,
-  secretKey,
-  toBase64Url,
-  verifyServerProof,
-} from '../protocol/agent-auth';
+import { mutualHandshake } from '../agent/handshake';
+import { newNonce, parseCredential, toBase64Url } from '../protocol/agent-auth';
 import { ServerToAgent } from '../protocol/agent-messages';
 import { PROTOCOL_VERSION } from '../protocol/version';
 import { getTestServer } from '../server/test-support';
@@ -89,7 +80,7 @@ const unitId = (await t.buildUnit(orgId, 'Bench')).id;
 const { credential } = await t.buildAgent(orgId, unitId);
 const parsed = parseCredential(credential);
 if (parsed.kind !== 'v1') throw new Error('unexpected credential');
-const { agentId, secret } = parsed;
+const { agentId } = parsed;
 const agentUrl = `${t.server.url.replace('https:', 'wss:')}/ws/agent`;
 
 // Baseline: a bare WebSocket server with its own certificate, echoing one frame.
@@ -120,22 +111,12 @@ const toChallenge = await measure(async () => {
   await closeAndWait(ws);
 });
 
+// The agent's own handshake code (agent/handshake.ts), over a bare transport.
 const mutual = await measure(async () => {
   const ws = new WebSocket(agentUrl, { ca: t.ca, perMessageDeflate: false });
   const next = frames(ws);
-  const key = await secretKey(secret);
   await opened(ws);
-  const nonceA = newNonce();
-  ws.send(hello(nonceA));
-  const challenge = (await next()).message;
-  if (challenge.type !== 'challenge') throw new Error('no challenge');
-  const inputs = { agentId, nonceA, nonceS: fromBase64Url(challenge.nonceS) };
-  if (!(await verifyServerProof(key, inputs, fromBase64Url(challenge.serverProof)))) throw new Error('server proof failed');
-  ws.send(JSON.stringify({ type: 'proof', agentProof: toBase64Url(await agentProof(key, inputs)) }));
-  const welcome = await next();
-  if (welcome.message.type !== 'welcome') throw new Error(`no welcome: ${JSON.stringify(welcome.message)}`);
-  const channel = new FrameChannel(await deriveSessionKey(secret, inputs.nonceA, inputs.nonceS), 'toServer');
-  if (!(await channel.check(welcome.raw)).ok) throw new Error('welcome MAC failed');
+  await mutualHandshake(credential, 10_000)({ send: (message) => ws.send(JSON.stringify(message)), receive: () => next() });
   await closeAndWait(ws);
 });
 
