@@ -2,12 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IpcChannel, IpcRequest, IpcResponse, IpcResult } from '../protocol/ipc-contract';
 import { totpCode } from '../server/mfa/testing';
 import { getTestServer, type TestServer } from '../server/test-support';
 import { databaseKinds } from '../tools/testing/postgres';
-import { createConsoleServicesFromFiles, type ConsoleServices } from './console-services';
-import { dispatchIpc } from './ipc-dispatch';
+import { realServerConsoles } from './test-support/real-server-consoles';
 
 /*
  * The script library channels against a real server (in-process, PGlite and PostgreSQL), through
@@ -21,36 +19,9 @@ describe.each(databaseKinds())('script handlers against the server on %s', (kind
   let dir: string;
   let orgId: string;
   let siteId: string;
-  const running: ConsoleServices[] = [];
-  const consoles: Record<'admin' | 'tech' | 'viewer', ConsoleServices | undefined> = { admin: undefined, tech: undefined, viewer: undefined };
+  const { open, value, refusal, stopAll } = realServerConsoles(() => ({ t, dir }));
   const backupCodes: string[] = [];
 
-  async function consoleFor(tokenFile: string | undefined): Promise<ConsoleServices> {
-    const services = await createConsoleServicesFromFiles({
-      serverUrl: new URL(t.server.url),
-      fingerprint: t.server.fingerprint,
-      tokenFile,
-      operatorTokenFile: t.server.operatorTokenFile,
-      host: 'browser-host',
-      exports: { directory: path.join(dir, 'exports'), progressIntervalMs: 0 },
-    });
-    running.push(services);
-    return services;
-  }
-  async function call<C extends IpcChannel>(who: keyof typeof consoles, channel: C, request: IpcRequest<C>): Promise<IpcResult<IpcResponse<C>>> {
-    const services = consoles[who];
-    if (!services) throw new Error(`no console for ${who}`);
-    return (await dispatchIpc(services.handlers, channel, request)) as IpcResult<IpcResponse<C>>;
-  }
-  async function value<C extends IpcChannel>(who: keyof typeof consoles, channel: C, request: IpcRequest<C>): Promise<IpcResponse<C>> {
-    const result = await call(who, channel, request);
-    if (!result.ok) throw new Error(`${channel} as ${who}: ${result.error.code} ${result.error.message}`);
-    return result.value;
-  }
-  const refusal = async <C extends IpcChannel>(who: keyof typeof consoles, channel: C, request: IpcRequest<C>): Promise<string> => {
-    const result = await call(who, channel, request);
-    return result.ok ? 'allowed' : result.error.code;
-  };
   /** What the console's step-up dialog does: prove a second factor for scripts.approve. */
   async function stepUp(): Promise<void> {
     const backupCode = backupCodes.pop();
@@ -69,16 +40,16 @@ describe.each(databaseKinds())('script handlers against the server on %s', (kind
     const viewerFile = path.join(dir, 'viewer-token');
     writeFileSync(techFile, tech.token, { mode: 0o600 });
     writeFileSync(viewerFile, viewer.token, { mode: 0o600 });
-    consoles.admin = await consoleFor(undefined); // the operator: an MSP admin
-    consoles.tech = await consoleFor(techFile);
-    consoles.viewer = await consoleFor(viewerFile);
+    await open('admin', undefined); // the operator: an MSP admin
+    await open('tech', techFile);
+    await open('viewer', viewerFile);
     const started = await value('admin', 'mfa.enrol', {});
     const { backupCodes: codes } = await value('admin', 'mfa.confirm', { code: await totpCode(started.secret, t.server.context.clock.now()) });
     backupCodes.push(...codes);
   });
 
   afterAll(async () => {
-    await Promise.all(running.map((services) => services.stop()));
+    await stopAll();
     await t?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

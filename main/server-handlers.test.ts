@@ -3,14 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditEntry } from '../protocol/audit-actions';
-import type { AuditExportProgress, IpcChannel, IpcRequest, IpcResponse, IpcResult } from '../protocol/ipc-contract';
+import type { AuditExportProgress } from '../protocol/ipc-contract';
 import { databaseKinds } from '../tools/testing/postgres';
 import { getTestServer, type TestServer } from '../server/test-support';
 import { totpCode } from '../server/mfa/testing';
 import { TOTP_PERIOD_SECONDS } from '../server/mfa/totp';
 import type { StepUpAction } from '../protocol/mfa';
-import { createConsoleServicesFromFiles, type ConsoleServices } from './console-services';
-import { dispatchIpc } from './ipc-dispatch';
+import { realServerConsoles } from './test-support/real-server-consoles';
 
 /*
  * The console's handler map against a real server (in-process, PGlite and PostgreSQL): sign-in
@@ -30,37 +29,8 @@ describe.each(databaseKinds())('console handlers against the server on %s', (kin
   let examId: string;
   let annexId: string;
   let techId: string;
-  const running: ConsoleServices[] = [];
-  const consoles: Record<'admin' | 'tech' | 'viewer', ConsoleServices | undefined> = { admin: undefined, tech: undefined, viewer: undefined };
+  const { consoles, open, value, refusal, stopAll } = realServerConsoles(() => ({ t, dir }));
 
-  async function consoleFor(tokenFile: string | undefined): Promise<ConsoleServices> {
-    const services = await createConsoleServicesFromFiles({
-      serverUrl: new URL(t.server.url),
-      fingerprint: t.server.fingerprint,
-      tokenFile,
-      operatorTokenFile: t.server.operatorTokenFile,
-      host: 'browser-host',
-      exports: { directory: path.join(dir, 'exports'), progressIntervalMs: 0 },
-    });
-    running.push(services);
-    return services;
-  }
-
-  /** Calls a channel as `who` through the same dispatch Electron and the browser host use. */
-  async function call<C extends IpcChannel>(who: keyof typeof consoles, channel: C, request: IpcRequest<C>): Promise<IpcResult<IpcResponse<C>>> {
-    const services = consoles[who];
-    if (!services) throw new Error(`no console for ${who}`);
-    return (await dispatchIpc(services.handlers, channel, request)) as IpcResult<IpcResponse<C>>;
-  }
-  async function value<C extends IpcChannel>(who: keyof typeof consoles, channel: C, request: IpcRequest<C>): Promise<IpcResponse<C>> {
-    const result = await call(who, channel, request);
-    if (!result.ok) throw new Error(`${channel} as ${who}: ${result.error.code} ${result.error.message}`);
-    return result.value;
-  }
-  const refusal = async <C extends IpcChannel>(who: keyof typeof consoles, channel: C, request: IpcRequest<C>): Promise<string> => {
-    const result = await call(who, channel, request);
-    return result.ok ? 'allowed' : result.error.code;
-  };
 
   /** The admin's backup codes from enrolling (one per step-up: a TOTP code works once per 30 s step). */
   const backupCodes: string[] = [];
@@ -102,14 +72,14 @@ describe.each(databaseKinds())('console handlers against the server on %s', (kin
     const viewerFile = path.join(dir, 'viewer-token');
     writeFileSync(techFile, `${tech.token}\n`, { mode: 0o600 });
     writeFileSync(viewerFile, viewer.token, { mode: 0o600 });
-    consoles.admin = await consoleFor(undefined); // defaults to the operator token
-    consoles.tech = await consoleFor(techFile);
-    consoles.viewer = await consoleFor(viewerFile);
+    await open('admin', undefined); // defaults to the operator token
+    await open('tech', techFile);
+    await open('viewer', viewerFile);
     await enrolAdmin();
   });
 
   afterAll(async () => {
-    await Promise.all(running.map((services) => services.stop()));
+    await stopAll();
     await t?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
