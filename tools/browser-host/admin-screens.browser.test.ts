@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fixtures from '../../main/test-support/console-fixtures';
 import { AUDIT_ENTRIES, JANE_GRANT_ID, JANES_NOTE_ID, MY_SCRIPT_ID, createFakeConsoleBackend, type FakeConsoleBackend } from '../../main/test-support/fake-console-backend';
 import { MUTATING_CONTROL_TEST_IDS } from '../../renderer/mutating-controls';
-import { chromiumSkipReason, launchChromium, watchPageProblems } from '../testing/chromium';
-import { startBrowserHost, type BrowserHost } from './index';
+import { chromiumSkipReason, launchChromium } from '../testing/chromium';
+import { firstOrgOpen, mutatingControls, openFakeConsole } from './fake-console-page';
+import type { BrowserHost } from './index';
 
 /*
  * The access, workspace and audit screens of the built renderer in Chromium, over the in-memory
@@ -19,21 +20,9 @@ const skipReason = chromiumSkipReason(rendererDir);
 if (skipReason) console.warn(`skipping admin screens browser test: ${skipReason}`);
 
 async function openConsole(browser: Browser, backend: FakeConsoleBackend): Promise<{ page: Page; host: BrowserHost; problems: string[] }> {
-  const host = await startBrowserHost({ handlers: backend.handlers, events: backend.events, rendererDir });
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  const problems = watchPageProblems(page);
-  await page.goto(host.url);
-  await page.getByTestId('org-item').first().waitFor();
-  await expect.poll(() => page.getByTestId('org-item').first().getAttribute('aria-current')).toBe('true');
+  const { page, host, problems } = await openFakeConsole(browser, backend, { rendererDir });
+  await firstOrgOpen(page);
   return { page, host, problems };
-}
-
-/** Test ids of the mutating controls on screen right now. */
-async function mutatingControls(page: Page): Promise<string[]> {
-  const marked = await page.locator('[data-mutates]').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-testid') ?? '(no test id)'));
-  const listed = await page.locator(MUTATING_CONTROL_TEST_IDS.map((id) => `[data-testid="${id}"]`).join(', ')).count();
-  expect(listed).toBe(marked.length); // every marked control is in the list, and the other way round
-  return marked;
 }
 
 describe.skipIf(skipReason !== undefined)('access, workspace and audit screens in Chromium', () => {

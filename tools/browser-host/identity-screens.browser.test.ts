@@ -16,7 +16,8 @@ import {
 } from '../../main/test-support/fake-console-backend';
 import { MUTATING_CONTROL_TEST_IDS } from '../../renderer/mutating-controls';
 import { chromiumSkipReason, launchChromium, watchPageProblems } from '../testing/chromium';
-import { startBrowserHost, type BrowserHost } from './index';
+import { firstOrgOpen, openFakeConsole } from './fake-console-page';
+import type { BrowserHost } from './index';
 
 /*
  * The issue #4 screens of the built renderer in Chromium over the fake backend: the sign-in gate,
@@ -51,22 +52,15 @@ describe.skipIf(skipReason !== undefined)('sign-in, lock, step-up, MFA, sessions
     await Promise.all(hosts.map((host) => host.close()));
   });
 
+
   async function open(options: FakeBackendOptions, before?: (page: Page) => Promise<void>): Promise<Console> {
     const backend = createFakeConsoleBackend(options);
-    const host = await startBrowserHost({ handlers: backend.handlers, events: backend.events, rendererDir });
+    const { page, context, host, problems } = await openFakeConsole(browser, backend, { rendererDir, ...(before ? { before } : {}) });
     hosts.push(host);
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    const page = await context.newPage();
-    const problems = watchPageProblems(page);
-    await before?.(page);
-    await page.goto(host.url);
     return { page, context, backend, problems };
   }
 
-  async function consoleShown(page: Page): Promise<void> {
-    await page.getByTestId('org-item').first().waitFor();
-    await expect.poll(() => page.getByTestId('org-item').first().getAttribute('aria-current')).toBe('true');
-  }
+  const consoleShown = firstOrgOpen;
 
   it('signs in from the sign-in screen through the browser tab, and says when the tenant is not registered', async () => {
     const { page, context, backend, problems } = await open({ role: 'tech', auth: 'signed-out' });

@@ -10,9 +10,9 @@ import {
   type FakeBackendOptions,
   type FakeConsoleBackend,
 } from '../../main/test-support/fake-console-backend';
-import { MUTATING_CONTROL_TEST_IDS } from '../../renderer/mutating-controls';
-import { chromiumSkipReason, launchChromium, watchPageProblems } from '../testing/chromium';
-import { startBrowserHost, type BrowserHost } from './index';
+import { chromiumSkipReason, launchChromium } from '../testing/chromium';
+import { firstOrgOpen, mutatingControls, openFakeConsole } from './fake-console-page';
+import type { BrowserHost } from './index';
 
 /*
  * The script library screens of issue #5 (docs/scripts.md) in Chromium over the fake backend:
@@ -33,13 +33,6 @@ interface Console {
   problems: string[];
 }
 
-async function mutatingControls(page: Page): Promise<string[]> {
-  const marked = await page.locator('[data-mutates]').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-testid') ?? '(no test id)'));
-  const listed = await page.locator(MUTATING_CONTROL_TEST_IDS.map((id) => `[data-testid="${id}"]`).join(', ')).count();
-  expect(listed).toBe(marked.length);
-  return marked;
-}
-
 describe.skipIf(skipReason !== undefined)('script library screens in Chromium', () => {
   let browser: Browser;
   const hosts: BrowserHost[] = [];
@@ -56,14 +49,9 @@ describe.skipIf(skipReason !== undefined)('script library screens in Chromium', 
 
   async function open(options: FakeBackendOptions): Promise<Console> {
     const backend = createFakeConsoleBackend(options);
-    const host = await startBrowserHost({ handlers: backend.handlers, events: backend.events, rendererDir });
+    const { page, context, host, problems } = await openFakeConsole(browser, backend, { rendererDir, viewport: { width: 1440, height: 1000 } });
     hosts.push(host);
-    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-    const page = await context.newPage();
-    const problems = watchPageProblems(page);
-    await page.goto(host.url);
-    await page.getByTestId('org-item').first().waitFor();
-    await expect.poll(() => page.getByTestId('org-item').first().getAttribute('aria-current')).toBe('true');
+    await firstOrgOpen(page);
     await page.getByTestId('view-scripts').click();
     await page.getByTestId('script-row').first().waitFor();
     return { page, context, backend, problems };
